@@ -1,0 +1,52 @@
+"""Every differentiable op, defined once with its forward and backward side by side.
+
+- `elementwise`: arithmetic, exp/log, maximum/minimum, clip, where, casts, comparisons
+- `activations`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh)
+- `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
+- `linalg`: matmul
+- `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
+"""
+
+from chainrule.ops._helpers import index_to_numpy
+from chainrule.ops.activations import (
+    hard_threshold, identity, logistic, relu, sigmoid, softplus, step, tanh,
+)
+from chainrule.ops.elementwise import (
+    abs, add, allclose, astype, clamp, clip, cos, div, eq, exp, ge, gt, isclose, le, log, log1p,
+    logical_not, lt, maximum, minimum, mul, ne, neg, pow, sign, sin, sqrt, sub, where,
+)
+from chainrule.ops.linalg import matmul
+from chainrule.ops.reductions import (
+    amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var,
+)
+from chainrule.ops.shape import (
+    broadcast_to, cat, chunk, concatenate, expand, flatten, getitem, pad, permute, reshape,
+    split, squeeze, stack, transpose, unsqueeze, view,
+)
+
+# Tensor methods that are the op with the tensor as first argument.
+_METHODS = (
+    "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "sign", "clip", "clamp", "maximum",
+    "minimum", "relu", "sigmoid", "tanh", "softplus", "step", "hard_threshold", "sum", "mean",
+    "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "softmax",
+    "log_softmax", "matmul", "flatten", "transpose", "squeeze", "unsqueeze", "pad", "split",
+    "chunk", "add", "sub", "mul", "div", "pow", "neg",
+)
+
+
+def _install_tensor_methods(cls: type) -> None:
+    for name in _METHODS:
+        setattr(cls, name, globals()[name])
+
+    def _varargs(fn):
+        def method(self, *args):
+            return fn(self, *args)
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+    # torch spells these with *sizes: x.reshape(2, 3) and x.reshape((2, 3)) both work.
+    for name, fn in (("reshape", reshape), ("view", reshape), ("permute", permute),
+                     ("expand", expand), ("broadcast_to", broadcast_to)):
+        setattr(cls, name, _varargs(fn))
+    cls.identity = identity

@@ -1,0 +1,53 @@
+"""Matrix multiplication, the op behind every fully connected layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._helpers import operands
+from chainrule.tensor import Tensor
+
+
+class MatMul(Function):
+    """Y = A B with numpy.matmul's shapes (1-D, 2-D and batched, batch dims broadcast).
+
+    Ā = Ȳ Bᵀ,   B̄ = Aᵀ Ȳ   — the lecture's W̄ = ȳ hᵀ and h̄ = Wᵀ ȳ. A 1-D operand is treated
+    as a row (A) or a column (B) vector; the engine sums batch dims that broadcasting added.
+    """
+
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        need_a, need_b = self.needs_grad(0), self.needs_grad(1)
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if need_a else None, g * a if need_b else None)
+        if a.ndim == 1:  # y[..., m] = a[k] B[..., k, m]
+            ga = (g.unsqueeze(-2) @ b.mT).squeeze(-2) if need_a else None
+            gb = a.unsqueeze(-1) @ g.unsqueeze(-2) if need_b else None
+            return ga, gb
+        if b.ndim == 1:  # y[..., n] = A[..., n, k] b[k]
+            ga = g.unsqueeze(-1) @ b.unsqueeze(-2) if need_a else None
+            gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1) if need_b else None
+            return ga, gb
+        return (g @ b.mT if need_a else None, a.mT @ g if need_b else None)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product following numpy.matmul's shape rules."""
+    a, b = operands(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands must have at least 1 dimension, got shapes "
+                         f"{a.shape} and {b.shape} (use * for scaling)")
+    ka = a.shape[-1]
+    kb_dim = -2 if b.ndim > 1 else 0
+    if ka != b.shape[kb_dim]:
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: dim -1 of the "
+                         f"first ({ka}) must equal dim {kb_dim} of the second "
+                         f"({b.shape[kb_dim]})")
+    return MatMul.apply(a, b)
