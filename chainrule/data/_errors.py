@@ -1,0 +1,9 @@
+"""Exceptions raised by `chainrule.data`."""
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupt, truncated or fails its checksum; the message names it."""
+
+
+class DataNotFoundError(DataError):
+    """A dataset could be neither found on disk nor downloaded."""

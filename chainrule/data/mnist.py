@@ -1,0 +1,363 @@
+"""MNIST and Fashion-MNIST: find the IDX files locally or download them, verified by md5.
+
+Where the files come from, first match wins:
+
+1. `root=`: a folder holding the standard files, or holding `mnist/` (`fashion-mnist/`);
+2. `$CHAINRULE_DATA/mnist` (`$CHAINRULE_DATA/fashion-mnist`);
+3. the per-user cache, `$XDG_CACHE_HOME/chainrule/mnist` (default `~/.cache/chainrule/...`);
+4. a download from the mirrors (`mirrors=`, or `$CHAINRULE_MNIST_MIRRORS` /
+   `$CHAINRULE_FASHION_MNIST_MIRRORS`, URLs separated by spaces or commas), saved to
+   `root/mnist` when `root` is given, else to the cache.
+
+Every file is checked against the published md5 of its `.gz` *or* of its decompressed content
+(re-compressed copies, such as Debian's, differ only in their gzip wrapper). Downloads go to a
+temporary file in the target folder and are renamed into place only once verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.data._errors import DataError, DataNotFoundError
+from chainrule.data.dataset import Dataset, apply_transform
+from chainrule.data.idx import PathLike, decompress, parse_idx
+from chainrule.data.transforms import ToTensor
+from chainrule.tensor import Tensor, from_numpy
+
+_HINT = ("Point chainrule at a copy: set CHAINRULE_DATA to a folder containing {folder}/ with "
+         "the four IDX files ({files}), or pass root=/path/to/{folder}.")
+
+
+def cache_dir() -> Path:
+    """chainrule's per-user data cache: `$XDG_CACHE_HOME/chainrule` or `~/.cache/chainrule`."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "chainrule"
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+class ImageDataset(Dataset):
+    """Images `data` (N, H, W) uint8 and labels `targets` (N,) int64, batched by fancy indexing.
+
+    `transform` maps a batch of images (see `chainrule.data.transforms`; single samples go
+    through it as a batch of one). None means `ToTensor()`: float32 (N, 1, H, W) in [0, 1], so
+    batches are float32 as torchvision's usual `transform=ToTensor()` gives them; pass
+    `Identity()` for the raw uint8 images. `ds[i]` is `(image tensor, int label)`.
+    """
+
+    def __init__(self, data: np.ndarray, targets: np.ndarray, classes: Sequence[str],
+                 transform: Callable[..., Any] | None = None) -> None:
+        self.data = data
+        self.targets = np.asarray(targets, np.int64)
+        self.classes = list(classes)
+        self.transform = ToTensor() if transform is None else transform
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        img = self.data[index]
+        img = apply_transform(self.transform, img[None])[0]
+        return from_numpy(np.asarray(img)), int(self.targets[index])
+
+    def get_batch(self, indices: np.ndarray,
+                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return apply_transform(self.transform, self.data[indices], rng), self.targets[indices]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} images {tuple(self.data.shape[1:])})"
+
+
+class _Progress:
+    """tqdm when installed, else a one-line stderr counter; silent when disabled."""
+
+    def __init__(self, total: int | None, desc: str, enabled: bool) -> None:
+        self.total, self.desc, self.enabled, self.done, self._bar = total, desc, enabled, 0, None
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self._bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True,
+                                 unit_divisor=1024, leave=False)
+            except ImportError:
+                pass
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self.enabled:
+            of = f" / {self.total / 2**20:.1f}" if self.total else ""
+            sys.stderr.write(f"\r{self.desc}: {self.done / 2**20:.1f}{of} MiB")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+class MNIST(ImageDataset):
+    """The MNIST handwritten digits: `.data` (N, 28, 28) uint8, `.targets` (N,) int64.
+
+    Args: `root` (a folder to look in first, and to download to), `train` (60,000 training or
+    10,000 test images), `download` (allow downloading), `transform` (a batch transform;
+    default `ToTensor()`, see `ImageDataset`),
+    `mirrors` (base URLs to download from, tried in turn), `verify` (check md5s of local files),
+    `progress` (show a download progress bar; default: when stderr is a terminal),
+    `timeout` (seconds per network operation).
+    Attributes besides the data: `.folder` (where the files were read) and `.source`
+    ("root", "CHAINRULE_DATA", "cache" or "download").
+    """
+
+    name = "MNIST"
+    subdir = "mnist"
+    torchvision_subdir = "MNIST"
+    mirror_env = "CHAINRULE_MNIST_MIRRORS"
+    mirrors: tuple[str, ...] = (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    )
+    files = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    # Accepted md5s per file: the published .gz (torchvision's MNIST.resources) and the
+    # decompressed IDX content (train images: as published; the others computed from the
+    # same canonical files).
+    checksums: dict[str, tuple[str, ...]] = {
+        "train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                                    "6bbc9ace898e44ae57da46a324031adb"),
+        "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432",
+                                    "a25bea736e30d166cdddb491f175f624"),
+        "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3",
+                                   "2646ac647ad5339dbf082846283269ea"),
+        "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c",
+                                   "27ae3e4e09519cfbb04c329615203637"),
+    }
+    classes_ = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+                "6 - six", "7 - seven", "8 - eight", "9 - nine")
+
+    def __init__(self, root: PathLike | None = None, train: bool = True, download: bool = True,
+                 transform: Callable[..., Any] | None = None,
+                 mirrors: Sequence[str] | None = None, verify: bool = True,
+                 progress: bool | None = None, timeout: float = 30.0) -> None:
+        self.train = bool(train)
+        self.root = None if root is None else Path(root)
+        self.verify = verify
+        names = self.files[self.train]
+        searched: list[str] = []
+        found, damaged_cache = None, False
+        for source, folder in self._candidates():
+            paths = self._find(folder, names)
+            searched.append(str(folder))
+            if paths is None:
+                continue
+            try:
+                found = (*self._load(paths, verify), folder, source)
+            except DataError:
+                if source != "cache" or not download:
+                    raise
+                damaged_cache = True   # _fetch downloads the bad file again, over it
+            break
+        if found is None:
+            target = cache_dir() / self.subdir
+            if self.root is not None and not damaged_cache:
+                target = self.root / self.subdir
+            found = (*self._fetch(target, names, download, searched, mirrors, progress,
+                                  timeout), target, "download")
+        data, targets, self.folder, self.source = found
+        super().__init__(data, targets, self.classes_, transform)
+
+    # ------------------------------------------------------------------ locating files
+    def _candidates(self) -> list[tuple[str, Path]]:
+        out: list[tuple[str, Path]] = []
+        if self.root is not None:
+            out += [("root", self.root), ("root", self.root / self.subdir),
+                    ("root", self.root / self.torchvision_subdir / "raw")]
+        env = os.environ.get("CHAINRULE_DATA")
+        if env:
+            base = Path(env)
+            out += [("CHAINRULE_DATA", base / self.subdir),
+                    ("CHAINRULE_DATA", base / self.torchvision_subdir / "raw")]
+        out.append(("cache", cache_dir() / self.subdir))
+        return out
+
+    @staticmethod
+    def _find(folder: Path, names: Sequence[str]) -> list[Path] | None:
+        paths = []
+        for name in names:
+            for candidate in (folder / f"{name}.gz", folder / name):
+                if candidate.is_file():
+                    paths.append(candidate)
+                    break
+            else:
+                return None
+        return paths
+
+    # ------------------------------------------------------------------ reading + checking
+    def _check(self, path: Path, raw: bytes, content: bytes) -> None:
+        key = path.name.removesuffix(".gz")
+        known = self.checksums.get(key, ())
+        got = md5(raw)
+        if got in known:
+            return
+        got_content = got if content is raw else md5(content)
+        if got_content in known:
+            return
+        raise DataError(f"{path}: md5 checksum mismatch: file {got}, decompressed "
+                        f"{got_content}; expected one of {', '.join(known) or '(none known)'} "
+                        f"for {self.name}'s {key}. The file is corrupt or not {self.name}: "
+                        "delete it, or pass verify=False to load it anyway")
+
+    def _read(self, path: Path, verify: bool) -> np.ndarray:
+        raw = path.read_bytes()
+        content = decompress(raw, path)
+        if verify:
+            self._check(path, raw, content)
+        return parse_idx(content, path)
+
+    def _load(self, paths: Sequence[Path], verify: bool) -> tuple[np.ndarray, np.ndarray]:
+        images, labels = (self._read(p, verify) for p in paths)
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise DataError(f"{paths[0]}: expected uint8 images of shape (N, H, W), got "
+                            f"{images.dtype} {images.shape}")
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise DataError(f"{paths[1]}: expected integer labels of shape (N,), got "
+                            f"{labels.dtype} {labels.shape}")
+        if labels.shape[0] != images.shape[0]:
+            raise DataError(f"{paths[1]}: {labels.shape[0]} labels for {images.shape[0]} images "
+                            f"in {paths[0]}")
+        if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes_)):
+            raise DataError(f"{paths[1]}: labels must lie in 0..{len(self.classes_) - 1}, got "
+                            f"{labels.min()}..{labels.max()}")
+        return images, labels.astype(np.int64)
+
+    # ------------------------------------------------------------------ downloading
+    def _mirrors(self, mirrors: Sequence[str] | None) -> list[str]:
+        if mirrors is not None:
+            return list(mirrors)
+        env = os.environ.get(self.mirror_env)
+        if env:
+            return env.replace(",", " ").split()
+        return list(self.mirrors)
+
+    def _not_found(self, searched: Sequence[str], why: str,
+                   short: str | None = None) -> DataNotFoundError:
+        split = "train" if self.train else "test"
+        names = self.files[self.train]
+        all_names = ", ".join(f"{n}.gz" for pair in self.files.values() for n in pair)
+        err = DataNotFoundError(
+            f"{self.name} ({split}) not found: looked for {names[0]}[.gz] and {names[1]}[.gz] "
+            f"in {', '.join(searched)}; {why}. "
+            + _HINT.format(folder=self.subdir, files=all_names))
+        err.reason = short or why   # one line, for load_dataset's message
+        return err
+
+    def _fetch(self, folder: Path, names: Sequence[str], download: bool,
+               searched: Sequence[str], mirrors: Sequence[str] | None,
+               progress: bool | None, timeout: float) -> tuple[np.ndarray, np.ndarray]:
+        if not download:
+            raise self._not_found(searched, "download=False, so nothing was downloaded")
+        urls = self._mirrors(mirrors)
+        if not urls:
+            raise self._not_found(searched, "no download mirrors are configured")
+        created = [p for p in (folder, *folder.parents) if not p.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise self._not_found(searched, f"cannot create {folder} to download into: {e}"
+                                  ) from None
+        show = sys.stderr.isatty() if progress is None else progress
+        paths = []
+        for name in names:
+            existing = self._find(folder, [name])
+            if existing is not None:
+                try:   # one half of the pair already there: keep it when it checks out
+                    self._read(existing[0], verify=True)
+                    paths.append(existing[0])
+                    continue
+                except DataError:
+                    pass   # damaged: download it again over it
+            dest = folder / f"{name}.gz"
+            errors = []
+            for base in urls:
+                url = base.rstrip("/") + f"/{name}.gz"
+                try:
+                    self._download(url, dest, show, timeout)
+                    break
+                except (OSError, http.client.HTTPException, DataError, ValueError) as e:
+                    errors.append(f"{url}: {e}")
+            else:
+                for p in created:   # leave no empty folders behind
+                    if p.is_dir() and not any(p.iterdir()):
+                        p.rmdir()
+                more = f" and {len(errors) - 1} more mirror(s)" if len(errors) > 1 else ""
+                raise self._not_found(searched, "download failed: " + "; ".join(errors),
+                                      f"the download failed ({errors[0]}{more})")
+            paths.append(dest)
+        return self._load(paths, verify=False)   # each file was verified as it arrived
+
+    def _download(self, url: str, dest: Path, show: bool, timeout: float) -> None:
+        """Fetch `url` to a temporary file beside `dest`, verify it, then rename it to `dest`."""
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                request = urllib.request.Request(url, headers={"User-Agent": "chainrule"})
+                with urllib.request.urlopen(request, timeout=timeout) as resp:
+                    length = resp.headers.get("Content-Length")
+                    bar = _Progress(int(length) if length else None, dest.name, show)
+                    try:
+                        while chunk := resp.read(1 << 16):
+                            out.write(chunk)
+                            bar.update(len(chunk))
+                    finally:
+                        bar.close()
+                out.flush()
+                os.fsync(out.fileno())
+            raw = Path(tmp).read_bytes()
+            content = decompress(raw, url)
+            self._check(Path(url.rsplit("/", 1)[-1]), raw, content)
+            parse_idx(content, url)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: ten clothing classes, same format and sizes as `MNIST`."""
+
+    name = "Fashion-MNIST"
+    subdir = "fashion-mnist"
+    torchvision_subdir = "FashionMNIST"
+    mirror_env = "CHAINRULE_FASHION_MNIST_MIRRORS"
+    mirrors = (
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    )
+    # The published .gz md5s (Zalando's README, torchvision's FashionMNIST.resources) and the
+    # decompressed content md5s (computed from Debian's dataset-fashion-mnist copies).
+    checksums = {
+        "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                                    "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+        "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe",
+                                    "9018921c3c673c538a1fc5bad174d6f9"),
+        "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79",
+                                   "8181f5470baa50b63fa0f6fddb340f0a"),
+        "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310",
+                                   "15d484375f8d13e6eb1aabb0c3f46965"),
+    }
+    classes_ = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                "Sneaker", "Bag", "Ankle boot")
