@@ -98,7 +98,15 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
                 if id(t) in wanted:
                     captured[id(t)] = g
             elif t.grad_fn is None or t._retains_grad:
-                t.grad = g if t.grad is None else t.grad + g
+                if t.grad is not None:
+                    t.grad = t.grad + g
+                elif create_graph:
+                    t.grad = g
+                else:
+                    # g may be shared (Add hands the same ȳ to both parents, the seed may be the
+                    # caller's `gradient`) or a read-only broadcast view (Sum's backward): store
+                    # a private, writable copy so in-place updates of one .grad touch no other.
+                    t.grad = Tensor._make(np.array(g.data, copy=True), False, None)
             fn = t.grad_fn
             if fn is None:
                 continue

@@ -25,6 +25,15 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.mode = bool(mode)
         _state.enabled = self.mode
 
+    def __call__(self, func):
+        # Used as a decorator: the mode applies inside calls only, not from decoration on.
+        _state.enabled = self.prev
+        return super().__call__(func)
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        # A fresh instance per decorated call, so nested/recursive calls restore correctly.
+        return type(self)(self.mode)
+
     def __enter__(self) -> None:
         _state.enabled = self.mode
 
@@ -34,6 +43,11 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
 class no_grad(contextlib.ContextDecorator):
     """Context manager and decorator: ops inside build no graph (inference, optimizer steps)."""
+
+    def _recreate_cm(self) -> no_grad:
+        # A fresh instance per decorated call: a shared one would let a recursive call overwrite
+        # `prev` and leave grad mode off after the outermost call returns.
+        return type(self)()
 
     def __enter__(self) -> None:
         self.prev = _state.enabled
@@ -45,6 +59,9 @@ class no_grad(contextlib.ContextDecorator):
 
 class enable_grad(contextlib.ContextDecorator):
     """Context manager and decorator: record the graph again inside a `no_grad` block."""
+
+    def _recreate_cm(self) -> enable_grad:
+        return type(self)()
 
     def __enter__(self) -> None:
         self.prev = _state.enabled

@@ -23,14 +23,14 @@ class Relu(Function):
 class Sigmoid(Function):
     """Logistic y = 1 / (1 + e^(−z)).   z̄ = ȳ · y (1 − y).
 
-    Computed as ½(1 + tanh(z/2)), which never overflows for large |z|.
+    Computed from e = e^(−|z|) ≤ 1 as 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, which never
+    overflows for large |z| and keeps full relative precision in the tail σ(z) ≈ e^z (the form
+    ½(1 + tanh(z/2)) rounds σ(−30) to 0 in float32 and log σ(z) to −inf).
     """
 
     def forward(self, z):
-        y = np.tanh(z * 0.5)
-        y += 1
-        y *= 0.5
-        return y
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, g, out):
         return (g * out * (1 - out),)

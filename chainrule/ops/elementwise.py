@@ -8,6 +8,7 @@ import numpy as np
 
 from chainrule._dtypes import DTypeLike, as_dtype
 from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand, operands
 from chainrule.tensor import Tensor
 
@@ -61,7 +62,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a^b (tensor exponent).   ā = ȳ · b · a^(b−1),   b̄ = ȳ · y · log a (0 where a = 0, b ≥ 0)."""
+    """y = a^b (tensor exponent).   ā = ȳ · b · a^(b−1) (0 where b = 0),
+    b̄ = ȳ · y · log a (0 where a = 0, b ≥ 0)."""
 
     def forward(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -69,7 +71,10 @@ class Pow(Function):
 
     def backward(self, g, out):
         a, b = self.inputs
-        ga = g * b * a ** (b - 1) if self.needs_grad(0) else None
+        ga = None
+        if self.needs_grad(0):  # a^0 = 1 is flat, also at a = 0 where b · a^(b−1) = 0 · inf
+            with np.errstate(invalid="ignore"):
+                ga = where(b.data == 0, 0.0, g * b * a ** (b - 1))
         gb = None
         if self.needs_grad(1):
             zero = (a.data == 0) & (b.data >= 0)
@@ -355,6 +360,11 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = operands(a, b, "where")
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(f"where: condition, a and b of shapes {cond.shape}, {a.shape} and "
+                         f"{b.shape} do not broadcast together") from None
     return Where.apply(a, b, cond=cond)
 
 
@@ -375,8 +385,6 @@ def _compare(ufunc: np.ufunc, name: str):
         try:
             return Tensor._make(ufunc(a.data, b.data), False, None)
         except ValueError as e:
-            from chainrule.errors import ShapeError
-
             raise ShapeError(f"{name}: {e} (input shapes {a.shape}, {b.shape})") from None
 
     compare.__name__ = name
