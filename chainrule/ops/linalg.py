@@ -51,3 +51,45 @@ def matmul(a: Any, b: Any) -> Tensor:
                          f"first ({ka}) must equal dim {kb_dim} of the second "
                          f"({b.shape[kb_dim]})")
     return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """The fully connected layer y = x Wᵀ + b (W of shape (out, in), as in torch).
+
+    x̄ = ȳ W,   W̄ = ȳᵀ x (summed over all leading dims of x),   b̄ = ȳ (the engine sums it over
+    the batch) — the lecture's W̄ = ȳ hᵀ and b̄ = ȳ, for a whole batch at once.
+    """
+
+    def forward(self, x, w, b=None):
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g, out):
+        x, w = self.inputs[0], self.inputs[1]
+        gx = g @ w if self.needs_grad(0) else None
+        gw = None
+        if self.needs_grad(1):
+            if x.ndim == 1:
+                gw = g.unsqueeze(-1) @ x.unsqueeze(0)
+            else:
+                g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+                gw = g2.T @ x2
+        if len(self.inputs) == 3:
+            return gx, gw, g
+        return gx, gw
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b for x of shape (..., in_features), W (out_features, in_features)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
+                         f"{weight.shape} (expected input (..., {weight.shape[-1]}))")
+    if bias is None:
+        return Linear.apply(x, weight)
+    if bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
+                         f"{weight.shape} (expected ({weight.shape[0]},))")
+    return Linear.apply(x, weight, bias)

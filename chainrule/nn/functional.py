@@ -1,0 +1,223 @@
+"""Functional forms of every layer, activation and loss. Modules call these, so each computation
+exists once; the differentiable primitives themselves live in `chainrule.ops`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ...)
+    hard_threshold, identity, linear, log_softmax, logsumexp, pad, relu, sigmoid, softmax,
+    softplus, step, tanh, where,
+)
+from chainrule.tensor import Tensor, default_generator
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    if input.shape != target.shape:
+        raise ShapeError(f"{op}: input shape {input.shape} and target shape {target.shape} "
+                         "must match")
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ----------------------------------------------------------------- layers
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each entry with probability p and scale the rest by 1/(1 − p) (inverted dropout).
+
+    x̄ = ȳ · mask / (1 − p). Identity when not training or p = 0.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = default_generator().random(x.shape, dtype=np.float32) >= p
+    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+def flatten(x: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
+    return x.flatten(start_dim, end_dim)
+
+
+# ----------------------------------------------------------------- losses
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error (torch's): mean over *all* elements of (y − t)²."""
+    target = _tensor(target)
+    _same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def half_squared_error(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """The lecture's squared-error loss L = ½‖y − t‖² per example (summed over every dim but the
+    first), then averaged ('mean') or summed over the batch. Its error signal is ȳ = y − t.
+    A 1-D input is a batch of scalar outputs."""
+    target = _tensor(target)
+    _same_shape(input, target, "half_squared_error")
+    diff = input - target
+    per_example = 0.5 * (diff * diff)
+    if per_example.ndim > 1:
+        per_example = per_example.sum(dim=tuple(range(1, per_example.ndim)))
+    return _reduce(per_example, reduction, "half_squared_error")
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = −[t · max(log y, −100) + (1 − t) · max(log(1 − y), −100)], elementwise.
+
+    ȳ = ḡ · (y − t) / max(y (1 − y), 1e-12) — torch's formula, finite where a saturated sigmoid
+    gives y = 0 or 1 (composing log and clip would give 0 · ∞ = NaN there).
+    t̄ = ḡ · (max(log(1 − y), −100) − max(log y, −100)).
+    """
+
+    def forward(self, y, t):
+        with np.errstate(divide="ignore"):
+            log_y, log_1my = np.maximum(np.log(y), -100), np.maximum(np.log(1 - y), -100)
+        return -(t * log_y + (1 - t) * log_1my)
+
+    def backward(self, g, out):
+        y, t = self.inputs
+        gy = g * (y - t) / (y * (1 - y)).clip(min=1e-12) if self.needs_grad(0) else None
+        gt = None
+        if self.needs_grad(1):
+            with np.errstate(divide="ignore"):
+                gt = g * ((1 - y).log().clip(min=-100) - y.log().clip(min=-100))
+        return gy, gt
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """−[t log y + (1 − t) log(1 − y)] for probabilities y; logs clamped at −100 as in torch."""
+    target = _tensor(target)
+    _same_shape(input, target, "binary_cross_entropy")
+    if np.any((input.data < 0) | (input.data > 1)):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
+                         "(use binary_cross_entropy_with_logits for logits)")
+    loss = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """BCE on logits z, stable for any |z|: (1 − t) z + w_t · softplus(−z),
+    with w_t = 1 + (pos_weight − 1) t. Its error signal is z̄ = σ(z) − t (for pos_weight 1)."""
+    target = _tensor(target)
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    soft = softplus(-input, threshold=float("inf"))
+    if pos_weight is not None:
+        soft = soft * ((_tensor(pos_weight) - 1) * target + 1)
+    loss = (1 - target) * input + soft
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def _class_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) → (N·d1·…, C): classes along the last axis."""
+    if x.ndim <= 2:
+        return x
+    return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices: −w_t · log p_t, given log-probabilities
+    (N, C) or (N, C, d1, ...). 'mean' divides by the summed weights of the counted targets."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
+    out_shape = t.shape  # () for a single (C,) input, as in torch
+    if input.ndim == 1:
+        input, t = input.unsqueeze(0), t.reshape(1)
+    n_classes = input.shape[1]
+    if t.shape != (input.shape[0], *input.shape[2:]):
+        raise ShapeError(f"nll_loss: target shape {t.shape} does not fit input shape "
+                         f"{input.shape} (expected {(input.shape[0], *input.shape[2:])})")
+    flat_t = t.reshape(-1)
+    valid = flat_t != ignore_index
+    if np.any((flat_t[valid] < 0) | (flat_t[valid] >= n_classes)):
+        bad = flat_t[valid][(flat_t[valid] < 0) | (flat_t[valid] >= n_classes)][0]
+        raise IndexError(f"nll_loss: target {int(bad)} is out of bounds for {n_classes} classes")
+    safe_t = np.where(valid, flat_t, 0)
+    w = np.ones(n_classes, input.dtype) if weight is None else _tensor(weight).data
+    w_n = (w[safe_t] * valid).astype(input.dtype)
+    picked = _class_last(input)[np.arange(flat_t.size), safe_t]
+    losses = -picked * w_n
+    if reduction == "none":
+        return losses.reshape(out_shape)
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.mean()
+    raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy L = −Σ_k t_k log y_k on logits (N, C) or (N, C, d1, ...).
+
+    `target` holds class indices (N, ...) or class probabilities (same shape as input). With
+    label smoothing ε the target becomes (1 − ε) t + ε / C, as in torch. For index targets
+    z̄ = (softmax(z) − onehot(t)) / N under 'mean'.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, dim=class_dim)
+    n_classes = input.shape[class_dim]
+    tgt = _tensor(target)
+    w = None if weight is None else _tensor(weight)
+    wshape = [1] * input.ndim
+    wshape[class_dim] = n_classes
+    if tgt.dtype.kind == "f":  # class probabilities
+        _same_shape(input, tgt, "cross_entropy")
+        if label_smoothing > 0:
+            tgt = tgt * (1 - label_smoothing) + label_smoothing / n_classes
+        terms = logp * tgt if w is None else logp * tgt * w.reshape(wshape)
+        return _reduce(-terms.sum(dim=class_dim), reduction, "cross_entropy")
+    nll = nll_loss(logp, tgt, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return nll
+    ignored = tgt.data == ignore_index
+    smooth = -(logp if w is None else logp * w.reshape(wshape)).sum(dim=class_dim)
+    smooth = where(ignored, 0.0, smooth)
+    if reduction == "mean":
+        if w is None:
+            smooth = smooth.sum() / max(int((~ignored).sum()), 1)
+        else:
+            smooth = smooth.sum() / w.data[tgt.data[~ignored]].sum()
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def l2_penalty(parameters: Iterable[Tensor]) -> Tensor:
+    """The lecture's regulariser R = ½ Σ‖w‖²; add λR to the loss (its gradient is λw)."""
+    total: Tensor | None = None
+    for p in parameters:
+        term = 0.5 * (p * p).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("l2_penalty: no parameters given")
+    return total
