@@ -19,13 +19,15 @@ from chainrule.autograd import (
     enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled,
 )
 from chainrule.errors import ShapeError
+from chainrule import data, nn, optim  # noqa: E402
+from chainrule.io import load, save  # noqa: E402
 from chainrule.ops import *  # noqa: F403
 from chainrule.ops import __dict__ as _ops_namespace
 
 __version__ = "0.1.0"
 
 __all__ = [name for name in _ops_namespace if not name.startswith("_")] + [
-    "Tensor", "ShapeError", "arange", "as_tensor", "autograd", "bool_", "default_generator",
+    "Tensor", "ShapeError", "data", "load", "nn", "optim", "save", "arange", "as_tensor", "autograd", "bool_", "default_generator",
     "double", "empty", "empty_like", "enable_grad", "eye", "float16", "float32", "float64",
     "from_numpy", "full", "full_like", "gradcheck", "half", "int8", "int16", "int32", "int64",
     "is_grad_enabled", "linspace", "long", "manual_seed", "no_grad", "ones", "ones_like", "ops",

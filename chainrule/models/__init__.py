@@ -1,0 +1,22 @@
+"""Ready-made networks: the lecture's MLP (and, later, LeNet-5 and the classic architectures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import nn
+from chainrule.models.mlp import ACTIVATIONS, activation, mlp
+
+MODELS = {"mlp": mlp}
+
+
+def get_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build a model by name (see MODELS)."""
+    try:
+        builder = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
+    return builder(**kwargs)
+
+
+__all__ = ["ACTIVATIONS", "MODELS", "activation", "get_model", "mlp"]

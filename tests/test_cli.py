@@ -1,0 +1,110 @@
+"""The `chainrule` command: training end to end, evaluation, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main
+
+pytest.importorskip("sklearn", reason="the offline digits fallback needs scikit-learn "
+                    "(pip install '.[sklearn]')")
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No MNIST anywhere and no network: the CLI must fall back to the bundled digits."""
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("CHAINRULE_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    monkeypatch.setenv("CHAINRULE_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    return tmp_path
+
+
+def test_help_documents_every_command(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "evaluate" in out
+    for cmd in ("train", "evaluate"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        assert "--" in capsys.readouterr().out
+
+
+def test_train_falls_back_saves_history_and_evaluates(offline, capsys) -> None:
+    ckpt, hist = offline / "run.safetensors", offline / "run.json"
+    code = main(["train", "--epochs", "2", "--no-download", "--no-progress", "--lr", "0.05",
+                 "--save", str(ckpt), "--history", str(hist)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert sum("scikit-learn's 8x8 digits" in line for line in out.splitlines()) == 2
+    assert "CHAINRULE_DATA" in out
+    records = [json.loads(line) for line in hist.read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert set(records[0]) == {"epoch", "train_loss", "train_accuracy", "test_loss",
+                               "test_accuracy", "seconds"}
+    assert records[-1]["test_accuracy"] > 0.8
+    assert f"final test accuracy: {records[-1]['test_accuracy']:.2%}" in out
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--no-download"]) == 0
+    assert f"accuracy {records[-1]['test_accuracy']:.2%}" in capsys.readouterr().out
+
+
+def test_resume_continues_the_epoch_count(offline, capsys) -> None:
+    ckpt = offline / "run.safetensors"
+    args = ["train", "--epochs", "1", "--no-download", "--no-progress", "--save", str(ckpt)]
+    assert main(args) == 0
+    args[2] = "2"
+    assert main([*args, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "resumed from" in out and "epoch   2" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--epochs", "0"], "--epochs must be positive"),
+    (["train", "--lr", "-1"], "--lr must be positive"),
+    (["train", "--model", "vgg"], "unknown model 'vgg'"),
+    (["train", "--resume"], "--resume needs --save"),
+    (["evaluate", "--checkpoint", "missing.safetensors"], "no checkpoint at"),
+])
+def test_mistakes_exit_nonzero_with_one_line(argv, message, capsys) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("chainrule: error:") and message in err[0]
+
+
+def test_corrupt_checkpoint_is_one_clear_line_without_traceback(tmp_path) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DEBUG"}
+    proc = subprocess.run([sys.executable, "-m", "chainrule", "evaluate", "--checkpoint",
+                           str(bad)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "corrupt" in lines[0]
+
+
+def test_bad_argument_is_reported_by_argparse(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--dataset", "cifar"])
+    assert e.value.code == 2
+    assert "invalid choice: 'cifar'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_one_epoch_on_real_mnist(tmp_path, capsys) -> None:
+    root = os.environ.get("CHAINRULE_DATA")
+    if not root or not (Path(root) / "mnist").is_dir():
+        pytest.skip("CHAINRULE_DATA is not set to a folder with mnist/")
+    hist = tmp_path / "h.json"
+    assert main(["train", "--epochs", "1", "--no-progress", "--no-download",
+                 "--history", str(hist)]) == 0
+    record = json.loads(hist.read_text())
+    assert record["test_accuracy"] > 0.95
