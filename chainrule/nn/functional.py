@@ -169,7 +169,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if reduction == "sum":
         return losses.sum()
     if reduction == "mean":
-        return losses.mean()
+        return losses.sum() / w_n.sum()
     raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 

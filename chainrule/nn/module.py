@@ -321,14 +321,19 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        # torch's layout: a lone one-line extra_repr stays inside the parentheses; otherwise the
+        # extra_repr lines and then the children go on indented lines of their own.
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                       for name, m in self._modules.items()]
+        head = f"{type(self).__name__}("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        lines = extra_lines + child_lines
         if not lines:
             return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))
@@ -393,7 +398,9 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, idx: int) -> Module:
+    def __getitem__(self, idx: int | slice) -> Module:
+        if isinstance(idx, slice):  # a ModuleList, as in torch (not a plain list)
+            return ModuleList(list(self._modules.values())[idx])
         return list(self._modules.values())[idx]
 
 
