@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.autograd.engine import grad as autograd_grad
-from chainrule.autograd.grad_mode import no_grad
 from chainrule.tensor import Tensor
 
 
@@ -50,24 +49,26 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
             for j, g in enumerate(grads):
                 if g is not None:
                     analytic[j][r] = g.data.ravel()
-        # Numerical Jacobian, one column per input element.
-        with no_grad():
-            for j, t in enumerate(wrt):
-                flat = t.data.reshape(-1)
-                for c in range(flat.size):
-                    orig = flat[c]
-                    flat[c] = orig + eps
-                    plus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
-                    flat[c] = orig - eps
-                    minus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
-                    flat[c] = orig
-                    numeric = (plus - minus) / (2 * eps)
-                    a = analytic[j][:, c]
-                    err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
-                    if np.any(err > 0) or np.any(np.isnan(a) != np.isnan(numeric)):
-                        r = int(np.nanargmax(np.where(np.isnan(err), np.inf, err)))
-                        raise GradcheckError(
-                            f"gradcheck: output {k} element {r} w.r.t. input {j} element {c}: "
-                            f"backprop gives {a[r]:.8g}, finite differences give "
-                            f"{numeric[r]:.8g} (atol={atol}, rtol={rtol})")
+        # Numerical Jacobian, one column per input element. Grad mode stays on: fn may itself
+        # differentiate (a gradient of a gradient), as in torch's gradgradcheck.
+        for j, t in enumerate(wrt):
+            if not t.data.flags.c_contiguous:  # perturb the array backprop reads
+                t.data = np.ascontiguousarray(t.data)
+            flat = t.data.reshape(-1)
+            for c in range(flat.size):
+                orig = flat[c]
+                flat[c] = orig + eps
+                plus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
+                flat[c] = orig - eps
+                minus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
+                flat[c] = orig
+                numeric = (plus - minus) / (2 * eps)
+                a = analytic[j][:, c]
+                err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
+                if np.any(err > 0) or np.any(np.isnan(a) != np.isnan(numeric)):
+                    r = int(np.nanargmax(np.where(np.isnan(err), np.inf, err)))
+                    raise GradcheckError(
+                        f"gradcheck: output {k} element {r} w.r.t. input {j} element {c}: "
+                        f"backprop gives {a[r]:.8g}, finite differences give "
+                        f"{numeric[r]:.8g} (atol={atol}, rtol={rtol})")
     return True

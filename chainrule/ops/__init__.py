@@ -5,17 +5,23 @@
 - `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
 - `linalg`: matmul
 - `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
+- `conv`: patches (im2col) and its adjoint; conv1d/conv2d built on them and `linear`
+- `pool`: max and average pooling (1-D, 2-D, adaptive)
 """
 
 from chainrule.ops._helpers import index_to_numpy
 from chainrule.ops.activations import (
     hard_threshold, identity, logistic, relu, sigmoid, softplus, step, tanh,
 )
+from chainrule.ops.conv import conv1d, conv2d, patches, unfold
 from chainrule.ops.elementwise import (
     abs, add, allclose, astype, clamp, clip, cos, div, eq, exp, ge, gt, isclose, le, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, sign, sin, sqrt, sub, where,
 )
-from chainrule.ops.linalg import matmul
+from chainrule.ops.linalg import linear, matmul
+from chainrule.ops.pool import (
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
+)
 from chainrule.ops.reductions import (
     amax, amin, argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var,
 )

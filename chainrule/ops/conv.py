@@ -1,0 +1,216 @@
+"""Convolution as the lecture draws it: every output unit looks at a small window (patch) of the
+input through the same weights, so a conv layer is one big matrix multiplication over patches.
+
+`Patches` (im2col) gathers the windows with stride tricks into a (N, OH, OW, C, KH, KW) array;
+its adjoint `PatchesAdjoint` (col2im) adds window gradients back onto the image. They are each
+other's backward, so conv2d = patches → linear → permute inherits first and higher derivatives
+from ops that already exist: W̄ = Σ ȳ ⊗ patch, x̄ = col2im(ȳ W).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._helpers import as_operand
+from chainrule.ops.linalg import linear
+from chainrule.ops.shape import cat
+from chainrule.tensor import Tensor
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def pair(v: int | tuple[int, ...], name: str, op: str) -> Pair:
+    """An int or a 1/2-tuple as (height, width)."""
+    if isinstance(v, int | np.integer):
+        return int(v), int(v)
+    t = tuple(int(x) for x in v)
+    if len(t) == 1:
+        return t[0], t[0]
+    if len(t) != 2:
+        raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
+    return t  # type: ignore[return-value]
+
+
+def out_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes (faster than np.pad for this common case)."""
+    t, b, l, r = pads
+    if not (t or b or l or r):
+        return x
+    out = np.full((*x.shape[:-2], x.shape[-2] + t + b, x.shape[-1] + l + r), value, x.dtype)
+    out[..., t:t + x.shape[-2], l:l + x.shape[-1]] = x
+    return out
+
+
+def windows(xp: np.ndarray, k: Pair, s: Pair, d: Pair, out: Pair) -> np.ndarray:
+    """Read-only view (N, C, OH, OW, KH, KW) of every window of a padded (N, C, H, W) array."""
+    sn, sc, sh, sw = xp.strides
+    return as_strided(xp, (xp.shape[0], xp.shape[1], out[0], out[1], k[0], k[1]),
+                      (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=False)
+
+
+def window_slice(i: int, j: int, s: Pair, d: Pair, out: Pair) -> tuple[slice, slice]:
+    """The positions in the padded image that kernel tap (i, j) reads for all outputs."""
+    return (slice(i * d[0], i * d[0] + s[0] * (out[0] - 1) + 1, s[0]),
+            slice(j * d[1], j * d[1] + s[1] * (out[1] - 1) + 1, s[1]))
+
+
+class Patches(Function):
+    """im2col: y[n, oh, ow, c, i, j] = x_pad[n, c, oh·s + i·d, ow·s + j·d].
+
+    x̄ = col2im(ȳ): each input pixel gets the sum of the error signals of every patch entry that
+    copied it (its children), which is `PatchesAdjoint`.
+    """
+
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    padding: Pads
+
+    def forward(self, x):
+        t, b, l, r = self.padding
+        self.out = (out_size(x.shape[2], self.kernel[0], self.stride[0], self.dilation[0], t, b),
+                    out_size(x.shape[3], self.kernel[1], self.stride[1], self.dilation[1], l, r))
+        win = windows(pad2d(x, self.padding), self.kernel, self.stride, self.dilation, self.out)
+        return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5))
+
+    def backward(self, g, out):
+        return (PatchesAdjoint.apply(g, shape=self.inputs[0].shape, kernel=self.kernel,
+                                     stride=self.stride, dilation=self.dilation,
+                                     padding=self.padding),)
+
+
+class PatchesAdjoint(Function):
+    """col2im: x[n, c, h, w] = Σ of g over the patch entries that read pixel (h, w).
+
+    ḡ = patches(x̄) (the adjoint of a sum of copies is the copies).
+    """
+
+    shape: tuple[int, int, int, int]
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    padding: Pads
+
+    def forward(self, g):
+        n, c, h, w = self.shape
+        t, b, l, r = self.padding
+        out = g.shape[1:3]
+        xp = np.zeros((n, c, h + t + b, w + l + r), g.dtype)
+        gt = g.transpose(0, 3, 1, 2, 4, 5)  # (N, C, OH, OW, KH, KW)
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                xp[(..., *window_slice(i, j, self.stride, self.dilation, out))] += gt[..., i, j]
+        return xp[:, :, t:t + h, l:l + w]
+
+    def backward(self, gg, out):
+        return (Patches.apply(gg, kernel=self.kernel, stride=self.stride,
+                              dilation=self.dilation, padding=self.padding),)
+
+
+def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair, op: str) -> Pads:
+    """torch's padding argument (int, pair, 'valid', 'same') as (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride})")
+            th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+            return th // 2, th - th // 2, tw // 2, tw - tw // 2
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                         f"got {padding!r}")
+    ph, pw = pair(padding, "padding", op)
+    if ph < 0 or pw < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return ph, ph, pw, pw
+
+
+def patches(x: Tensor, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+            dilation: Any = 1) -> Tensor:
+    """Every (C, KH, KW) window of x (N, C, H, W), as a (N, OH, OW, C, KH, KW) tensor."""
+    k = pair(kernel_size, "kernel_size", "patches")
+    s, d = pair(stride, "stride", "patches"), pair(dilation, "dilation", "patches")
+    pads = conv_padding(padding, k, d, s, "patches") if not (
+        isinstance(padding, tuple) and len(padding) == 4) else padding
+    return Patches.apply(x, kernel=k, stride=s, dilation=d, padding=pads)
+
+
+def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+           ) -> Tensor:
+    """torch.nn.functional.unfold: (N, C, H, W) → (N, C·KH·KW, L) sliding blocks."""
+    p = patches(x, kernel_size, stride, padding, dilation)
+    n, oh, ow = p.shape[:3]
+    return p.reshape(n, oh * ow, -1).permute(0, 2, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation as in torch (what conv layers compute; no kernel flip).
+
+    y[n, o, oh, ow] = b_o + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
+    Input (N, C, H, W) or (C, H, W); weight (O, C/groups, KH, KW).
+    """
+    x = as_operand(input, op="conv2d")
+    if x.ndim == 3:
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv2d: expected input (N, C, H, W) and weight (O, C/groups, KH, KW), "
+                         f"got input {x.shape} and weight {weight.shape}")
+    n, c = x.shape[:2]
+    o, cg, kh, kw = weight.shape
+    if groups < 1 or c % groups or o % groups:
+        raise ShapeError(f"conv2d: groups={groups} must divide both the input channels ({c}) "
+                         f"and the output channels ({o})")
+    if cg * groups != c:
+        raise ShapeError(f"conv2d: weight {weight.shape} expects {cg * groups} input channels "
+                         f"(groups={groups}), but the input {x.shape} has {c}")
+    if bias is not None and bias.shape != (o,):
+        raise ShapeError(f"conv2d: bias of shape {bias.shape} does not fit {o} output channels")
+    s, d = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
+    pads = conv_padding(padding, (kh, kw), d, s, "conv2d")
+    oh = out_size(x.shape[2], kh, s[0], d[0], pads[0], pads[1])
+    ow = out_size(x.shape[3], kw, s[1], d[1], pads[2], pads[3])
+    if oh < 1 or ow < 1:
+        raise ShapeError(f"conv2d: input {x.shape} (padded by {pads}) is smaller than the "
+                         f"kernel {(kh, kw)} with dilation {d}")
+
+    def one(xg: Tensor, wg: Tensor, bg: Tensor | None) -> Tensor:
+        p = Patches.apply(xg, kernel=(kh, kw), stride=s, dilation=d, padding=pads)
+        y = linear(p.reshape(n, oh, ow, -1), wg.reshape(wg.shape[0], -1), bg)  # (N, OH, OW, O)
+        return y.permute(0, 3, 1, 2)
+
+    if groups == 1:
+        return one(x, weight, bias)
+    og = o // groups
+    outs = [one(x[:, g * cg:(g + 1) * cg], weight[g * og:(g + 1) * og],
+                None if bias is None else bias[g * og:(g + 1) * og]) for g in range(groups)]
+    return cat(outs, dim=1)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation as in torch: input (N, C, L) or (C, L), weight (O, C/groups, K)."""
+    x = as_operand(input, op="conv1d")
+    if x.ndim == 2:
+        return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, K), got "
+                         f"input {x.shape} and weight {weight.shape}")
+    one = (lambda v, name: (1, int(v if isinstance(v, int | np.integer) else v[0])))
+    pad = padding if isinstance(padding, str) else one(padding, "padding")
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, one(stride, "stride"), pad,
+               one(dilation, "dilation"), groups)
+    return y.squeeze(2)

@@ -1,0 +1,261 @@
+"""Pooling: each output summarises one window of its channel (max or mean).
+
+Windows are strided views of the (padded) input combined with `np.maximum` / `+` one kernel tap
+at a time, so no window array is ever copied and no Python loop runs over pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._helpers import as_operand
+from chainrule.ops.conv import Pair, pad2d, pair, window_slice
+from chainrule.ops.reductions import mean
+from chainrule.ops.shape import cat
+from chainrule.tensor import Tensor
+
+
+def _pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """torch's pooling output size (a ceil-mode window must start inside input or left pad)."""
+    span = n + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+class _Pool(Function):
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    out: Pair
+
+    def _pads(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """`padding` on top/left; on bottom/right also what ceil_mode's last window needs."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        extra_h = max((self.out[0] - 1) * sh + kh - (h + 2 * ph), 0)
+        extra_w = max((self.out[1] - 1) * sw + kw - (w + 2 * pw), 0)
+        return ph, ph + extra_h, pw, pw + extra_w
+
+    def _padded(self, x: np.ndarray, value: float) -> np.ndarray:
+        return pad2d(x, self._pads(*x.shape[2:]), value)
+
+    def _taps(self):
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                yield i * self.kernel[1] + j, window_slice(i, j, self.stride, (1, 1), self.out)
+
+    def _scatter(self, g: np.ndarray, shape: tuple[int, ...], weight) -> np.ndarray:
+        """Σ over taps of g·weight(tap) added at the positions each tap read; then un-pad."""
+        t, b, l, r = self._pads(*shape[2:])
+        xp = np.zeros((*shape[:2], shape[2] + t + b, shape[3] + l + r), g.dtype)
+        for k, (rows, cols) in self._taps():
+            xp[:, :, rows, cols] += weight(k, g)
+        return xp[:, :, t:t + shape[2], l:l + shape[3]]
+
+
+class MaxPool2d(_Pool):
+    """y = max over the window.   x̄ = ȳ routed to the window's first maximum in row-major order
+    (PyTorch's choice among ties), 0 to the other entries."""
+
+    def forward(self, x):
+        xp = self._padded(x, -np.inf)
+        best = idx = None
+        for k, (rows, cols) in self._taps():
+            v = xp[:, :, rows, cols]
+            if best is None:
+                best, idx = v.copy(), np.zeros(v.shape, np.uint16)
+            else:
+                better = v > best  # strict: an equal later value never replaces the first
+                np.copyto(best, v, where=better)
+                idx[better] = k
+        self.argmax = idx
+        return best
+
+    def backward(self, g, out):
+        return (MaxPoolScatter.apply(g, shape=self.inputs[0].shape, argmax=self.argmax,
+                                     kernel=self.kernel, stride=self.stride,
+                                     padding=self.padding, out=self.out),)
+
+
+class MaxPoolScatter(_Pool):
+    """x̄ = ȳ placed at each window's recorded argmax (max pooling's backward).
+    Its own backward picks ḡ at those positions again (`MaxPoolGather`)."""
+
+    shape: tuple[int, ...]
+    argmax: np.ndarray
+
+    def forward(self, g):
+        return self._scatter(g, self.shape, lambda k, g: np.where(self.argmax == k, g, 0))
+
+    def backward(self, gg, out):
+        return (MaxPoolGather.apply(gg, argmax=self.argmax, kernel=self.kernel,
+                                    stride=self.stride, padding=self.padding, out=self.out),)
+
+
+class MaxPoolGather(_Pool):
+    """y = x at each window's recorded argmax (the adjoint of `MaxPoolScatter`)."""
+
+    argmax: np.ndarray
+
+    def forward(self, x):
+        xp = self._padded(x, 0)
+        y = np.zeros(self.argmax.shape, x.dtype)
+        for k, (rows, cols) in self._taps():
+            np.copyto(y, xp[:, :, rows, cols], where=self.argmax == k)
+        return y
+
+    def backward(self, g, out):
+        return (MaxPoolScatter.apply(g, shape=self.inputs[0].shape, argmax=self.argmax,
+                                     kernel=self.kernel, stride=self.stride,
+                                     padding=self.padding, out=self.out),)
+
+
+def _avg_divisor(n: int, k: int, s: int, p: int, out: int, include_pad: bool) -> np.ndarray:
+    """torch's divisor per output position along one axis."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    size = end - start
+    if include_pad:
+        return size
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+class AvgPool2d(_Pool):
+    """y = Σ window / divisor (torch's count_include_pad / ceil_mode rules).
+    x̄ = ȳ / divisor spread over the window (`AvgPoolAdjoint`)."""
+
+    divisor: np.ndarray
+
+    def forward(self, x):
+        xp = self._padded(x, 0)
+        total = None
+        for _, (rows, cols) in self._taps():
+            v = xp[:, :, rows, cols]
+            total = v.copy() if total is None else np.add(total, v, out=total)
+        return total / self.divisor.astype(x.dtype)
+
+    def backward(self, g, out):
+        return (AvgPoolAdjoint.apply(g, shape=self.inputs[0].shape, divisor=self.divisor,
+                                     kernel=self.kernel, stride=self.stride,
+                                     padding=self.padding, out=self.out),)
+
+
+class AvgPoolAdjoint(_Pool):
+    """x̄ = Σ over windows containing the pixel of ȳ / divisor; its backward is average pooling."""
+
+    shape: tuple[int, ...]
+    divisor: np.ndarray
+
+    def forward(self, g):
+        scaled = g / self.divisor.astype(g.dtype)
+        return self._scatter(scaled, self.shape, lambda k, g: g)
+
+    def backward(self, gg, out):
+        return (AvgPool2d.apply(gg, divisor=self.divisor, kernel=self.kernel, stride=self.stride,
+                                padding=self.padding, out=self.out),)
+
+
+def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+               op: str) -> dict[str, Any]:
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    k = pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else pair(stride, "stride", op)
+    p = pair(padding, "padding", op)
+    if min(k) < 1 or min(s) < 1:
+        raise ValueError(f"{op}: kernel_size and stride must be positive, got {k} and {s}")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2 or min(p) < 0:
+        raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
+    out = (_pool_out(x.shape[2], k[0], s[0], p[0], ceil_mode),
+           _pool_out(x.shape[3], k[1], s[1], p[1], ceil_mode))
+    if out[0] < 1 or out[1] < 1:
+        raise ShapeError(f"{op}: input {x.shape} is too small for kernel {k} with padding {p}")
+    return {"kernel": k, "stride": s, "padding": p, "out": out}
+
+
+def _batched(fn):
+    """Accept (C, H, W) inputs like torch by adding and removing a batch dim."""
+    def wrapper(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        x = as_operand(input, op=fn.__name__)
+        if x.ndim == 3:
+            return fn(x.unsqueeze(0), *args, **kwargs).squeeze(0)
+        return fn(x, *args, **kwargs)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+@_batched
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """Max over kernel_size windows every `stride` (default: kernel_size) pixels."""
+    if pair(dilation, "dilation", "max_pool2d") != (1, 1):
+        raise ValueError("max_pool2d: dilation other than 1 is not supported")
+    return MaxPool2d.apply(input, **_pool_args(input, kernel_size, stride, padding, ceil_mode,
+                                               "max_pool2d"))
+
+
+@_batched
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over kernel_size windows (torch's divisor rules for padding and ceil_mode)."""
+    args = _pool_args(input, kernel_size, stride, padding, ceil_mode, "avg_pool2d")
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = args["kernel"], args["stride"], args["padding"], \
+        args["out"]
+    if divisor_override is not None:
+        divisor = np.full((oh, ow), divisor_override)
+    else:
+        divisor = np.outer(_avg_divisor(input.shape[2], kh, sh, ph, oh, count_include_pad),
+                           _avg_divisor(input.shape[3], kw, sw, pw, ow, count_include_pad))
+    return AvgPool2d.apply(input, divisor=divisor, **args)
+
+
+def _as_2d(v: Any) -> tuple[int, int]:
+    return (1, int(v if isinstance(v, int | np.integer) else v[0]))
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """Max pooling over (N, C, L) or (C, L)."""
+    x = as_operand(input, op="max_pool1d")
+    y = max_pool2d(x.unsqueeze(-2), _as_2d(kernel_size),
+                   None if stride is None else _as_2d(stride), (0, _as_2d(padding)[1]),
+                   dilation, ceil_mode)
+    return y.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Average pooling over (N, C, L) or (C, L)."""
+    x = as_operand(input, op="avg_pool1d")
+    y = avg_pool2d(x.unsqueeze(-2), _as_2d(kernel_size),
+                   None if stride is None else _as_2d(stride), (0, _as_2d(padding)[1]),
+                   ceil_mode, count_include_pad)
+    return y.squeeze(-2)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over torch's adaptive bins: bin i spans [⌊iH/OH⌋, ⌈(i+1)H/OH⌉)."""
+    x = as_operand(input, op="adaptive_avg_pool2d")
+    if x.ndim == 3:
+        return adaptive_avg_pool2d(x.unsqueeze(0), output_size).squeeze(0)
+    if x.ndim != 4:
+        raise ShapeError(f"adaptive_avg_pool2d: expected (N, C, H, W), got {x.shape}")
+    h, w = x.shape[2:]
+    if isinstance(output_size, int | np.integer):
+        output_size = (output_size, output_size)
+    oh = h if output_size[0] is None else int(output_size[0])
+    ow = w if output_size[1] is None else int(output_size[1])
+    if h % oh == 0 and w % ow == 0:  # equal bins: an ordinary average pool
+        return avg_pool2d(x, (h // oh, w // ow))
+    rows = [(i * h // oh, math.ceil((i + 1) * h / oh)) for i in range(oh)]
+    cols = [(j * w // ow, math.ceil((j + 1) * w / ow)) for j in range(ow)]
+    out = [cat([mean(x[:, :, r0:r1, c0:c1], dim=(2, 3), keepdim=True) for c0, c1 in cols], 3)
+           for r0, r1 in rows]
+    return cat(out, dim=2)
