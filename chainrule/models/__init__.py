@@ -1,13 +1,14 @@
-"""Ready-made networks: the lecture's MLP (and, later, LeNet-5 and the classic architectures)."""
+"""Ready-made networks: the lecture's MLP and LeNet-5."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chainrule import nn
+from chainrule.models.lenet import lenet5
 from chainrule.models.mlp import ACTIVATIONS, activation, mlp
 
-MODELS = {"mlp": mlp}
+MODELS = {"mlp": mlp, "lenet5": lenet5}
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:
@@ -19,4 +20,4 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
     return builder(**kwargs)
 
 
-__all__ = ["ACTIVATIONS", "MODELS", "activation", "get_model", "mlp"]
+__all__ = ["ACTIVATIONS", "MODELS", "activation", "get_model", "lenet5", "mlp"]

@@ -4,14 +4,21 @@ from chainrule.nn import functional, init
 from chainrule.nn.activation import (
     HardThreshold, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Step, Tanh,
 )
+from chainrule.nn.conv import Conv1d, Conv2d, LocallyConnected2d
 from chainrule.nn.layers import Dropout, Flatten, Identity, Linear
 from chainrule.nn.loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HalfSquaredErrorLoss, MSELoss, NLLLoss,
 )
 from chainrule.nn.module import Module, ModuleDict, ModuleList, Sequential
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.pooling import (
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+)
 
 __all__ = [
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
+    "Conv2d", "LocallyConnected2d", "MaxPool1d", "MaxPool2d",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "HalfSquaredErrorLoss",
     "HardThreshold", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus",

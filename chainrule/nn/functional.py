@@ -11,9 +11,11 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ...)
-    hard_threshold, identity, linear, log_softmax, logsumexp, pad, relu, sigmoid, softmax,
-    softplus, step, tanh, where,
+    adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, hard_threshold, identity, linear,
+    log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches, relu, sigmoid, softmax,
+    softplus, step, tanh, unfold, where,
 )
+from chainrule.ops.conv import conv_padding, pair
 from chainrule.tensor import Tensor, default_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -221,3 +223,69 @@ def l2_penalty(parameters: Iterable[Tensor]) -> Tensor:
     if total is None:
         raise ValueError("l2_penalty: no parameters given")
     return total
+
+
+# ----------------------------------------------------------------- convolution and normalisation
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) by batch statistics while training, by the running ones
+    otherwise: y = (x − μ) / √(σ² + ε) · γ + β. In training, the running mean and (unbiased)
+    variance move by `momentum` towards the batch's, in place, as in torch."""
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected at least 2-D input (N, C, ...), got {input.shape}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ShapeError(f"batch_norm: {name} of shape {t.shape} does not fit {c} channels "
+                             f"of input {input.shape}")
+    axes = (0, *range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        n = input.size // c
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {input.shape}")
+        mean = input.mean(dim=axes, keepdim=True)
+        centred = input - mean
+        var = (centred * centred).mean(dim=axes, keepdim=True)
+        if running_mean is not None and running_var is not None:
+            m = momentum
+            running_mean.data[...] = (1 - m) * running_mean.data + m * mean.data.reshape(c)
+            running_var.data[...] = ((1 - m) * running_var.data
+                                     + m * var.data.reshape(c) * (n / (n - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running statistics are needed in eval mode")
+        centred = input - running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    y = centred / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                        stride: Any = 1, padding: Any = 0) -> Tensor:
+    """The lecture's locally connected layer: like conv2d, but every output position (oh, ow)
+    has its own filter. weight (OH, OW, O, C, KH, KW), bias (O, OH, OW)."""
+    oh, ow, o, c, kh, kw = weight.shape
+    if input.ndim != 4 or input.shape[1] != c:
+        raise ShapeError(f"locally_connected2d: input {input.shape} does not fit weight "
+                         f"{weight.shape} (expected (N, {c}, H, W))")
+    s = pair(stride, "stride", "locally_connected2d")
+    pads = conv_padding(padding, (kh, kw), (1, 1), s, "locally_connected2d")
+    p = patches(input, (kh, kw), s, pads)
+    if p.shape[1:3] != (oh, ow):
+        raise ShapeError(f"locally_connected2d: input {input.shape} gives {p.shape[1:3]} output "
+                         f"positions but the weight has {(oh, ow)}")
+    n = input.shape[0]
+    cols = p.reshape(n, oh * ow, -1).permute(1, 0, 2)             # (L, N, C·KH·KW)
+    y = cols @ weight.reshape(oh * ow, o, -1).mT                   # (L, N, O)
+    y = y.permute(1, 2, 0).reshape(n, o, oh, ow)
+    return y if bias is None else y + bias

@@ -1,0 +1,68 @@
+"""Batch normalisation with running statistics (torch's momentum, eps, affine, train/eval)."""
+
+from __future__ import annotations
+
+from chainrule import _dtypes
+from chainrule.errors import ShapeError
+from chainrule.nn import functional as F
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+from chainrule.tensor import Tensor, ones, tensor, zeros
+
+
+class _BatchNorm(Module):
+    _dims: tuple[int, ...]
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype: object = None,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=_dtypes.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self._dims:
+            dims = " or ".join(f"{d}-D" for d in self._dims)
+            raise ShapeError(f"{type(self).__name__}: expected {dims} input, got shape "
+                             f"{x.shape}")
+        momentum = 0.0 if self.momentum is None else self.momentum
+        use_batch = self.training or not self.track_running_stats
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data[...] += 1
+            if self.momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        update = self.training and self.track_running_stats
+        return F.batch_norm(x, self.running_mean if update or not use_batch else None,
+                            self.running_var if update or not use_batch else None,
+                            self.weight, self.bias, use_batch, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None or not self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) inputs."""
+
+    _dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) inputs, one mean/variance per channel."""
+
+    _dims = (4,)
