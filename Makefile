@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 train: $(STAMP)
-	$(PY) examples/xor.py
+	$(PY) -m chainrule train
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

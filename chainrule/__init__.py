@@ -20,6 +20,7 @@ from chainrule.autograd import (
 )
 from chainrule.errors import ShapeError
 from chainrule import data, nn, optim  # noqa: E402
+from chainrule import signal  # noqa: E402
 from chainrule.io import load, save  # noqa: E402
 from chainrule.ops import *  # noqa: F403
 from chainrule.ops import __dict__ as _ops_namespace
@@ -31,6 +32,6 @@ __all__ = [name for name in _ops_namespace if not name.startswith("_")] + [
     "double", "empty", "empty_like", "enable_grad", "eye", "float16", "float32", "float64",
     "from_numpy", "full", "full_like", "gradcheck", "half", "int8", "int16", "int32", "int64",
     "is_grad_enabled", "linspace", "long", "manual_seed", "no_grad", "ones", "ones_like", "ops",
-    "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "set_grad_enabled",
+    "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "set_grad_enabled", "signal",
     "tensor", "uint8", "zeros", "zeros_like",
 ]

@@ -27,6 +27,13 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "cosine", "onecycle", "step")
 # Pixel statistics of the training sets (scaled to [0, 1]); normalising with them speeds SGD up.
 STATS = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
+# Each model's default recipe; any flag given on the command line overrides its entry.
+RECIPES: dict[str, dict[str, Any]] = {
+    "lenet5": {"epochs": 15, "batch_size": 128, "optimizer": "sgd", "lr": 0.05,
+               "momentum": 0.9, "weight_decay": 5e-4, "schedule": "cosine", "augment_shift": 2},
+    "mlp": {"epochs": 10, "batch_size": 128, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+            "weight_decay": 0.0, "schedule": "cosine", "augment_shift": 0},
+}
 
 
 class CLIError(Exception):
@@ -41,19 +48,26 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model and report test accuracy",
                        description="Train a model on MNIST or Fashion-MNIST and print progress, "
                        "one line per epoch and the final test accuracy.")
-    t.add_argument("--model", default="mlp", help=f"model name ({', '.join(models.MODELS)})")
+    t.add_argument("--model", default="lenet5",
+                   help=f"model name ({', '.join(models.MODELS)}); default lenet5")
     t.add_argument("--dataset", default="mnist", choices=DATASETS)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
-    t.add_argument("--lr", type=float, default=0.1, help="learning rate")
-    t.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSprop momentum")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty coefficient")
-    t.add_argument("--schedule", default="cosine", choices=SCHEDULES,
+    recipe = "; ".join(f"{m}: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in r.items())
+                       for m, r in RECIPES.items())
+    t.epilog = f"Default recipes (flags override them): {recipe}."
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--optimizer", choices=OPTIMIZERS)
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--momentum", type=float, help="SGD/RMSprop momentum")
+    t.add_argument("--weight-decay", type=float, help="L2 penalty coefficient")
+    t.add_argument("--schedule", choices=SCHEDULES,
                    help="learning-rate schedule (cosine: anneal to 0 over the run)")
+    t.add_argument("--augment-shift", type=int, metavar="PIXELS",
+                   help="random translations of up to ±PIXELS during training (0: none)")
     t.add_argument("--hidden", type=int, nargs="+", default=[256],
                    help="MLP hidden layer sizes, e.g. --hidden 512 256")
     t.add_argument("--activation", default="relu", choices=sorted(models.ACTIVATIONS))
+    t.add_argument("--pooling", default="max", choices=("max", "avg"), help="LeNet-5 pooling")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", metavar="PATH", help="write a checkpoint after every epoch")
     t.add_argument("--resume", action="store_true",
@@ -77,10 +91,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, download: bool,
-             train_limit: int | None = None, need_train: bool = True
+             train_limit: int | None = None, need_train: bool = True, shift: int = 0
              ) -> tuple[DataLoader | None, DataLoader]:
     mean, std = STATS[dataset]
     prep = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    augment = transforms.Compose([transforms.ToTensor(), transforms.RandomShift(shift),
+                                  transforms.Normalize(mean, std)]) if shift else prep
     test_set = load_dataset(dataset, train=False, root=root, download=download)
     test = DataLoader(test_set, batch_size=1000, transform=prep)
     if not need_train:
@@ -91,13 +107,15 @@ def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, downloa
             raise CLIError(f"--train-limit must be positive, got {train_limit}")
         train_set = cr.data.Subset(train_set, range(min(train_limit, len(train_set))))
     train = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=seed,
-                       transform=prep)
+                       transform=augment)
     return train, test
 
 
 def _model(config: dict[str, Any]) -> nn.Module:
     if config["model"] == "mlp":
         return models.mlp(784, tuple(config["hidden"]), 10, config["activation"])
+    if config["model"] == "lenet5":
+        return models.lenet5(config["activation"], config.get("pooling", "max"))
     return models.get_model(config["model"])
 
 
@@ -125,28 +143,36 @@ def _scheduler(name: str, opt: Any, epochs: int, steps: int) -> tuple[Any, str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model not in models.MODELS:
+        raise CLIError(f"unknown model {args.model!r}; choose from {', '.join(models.MODELS)}")
+    for key, value in RECIPES.get(args.model, RECIPES["mlp"]).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.augment_shift < 0:
+        raise CLIError(f"--augment-shift must be >= 0, got {args.augment_shift}")
     for flag in ("epochs", "batch_size"):
         if getattr(args, flag) <= 0:
             raise CLIError(f"--{flag.replace('_', '-')} must be positive, got "
                            f"{getattr(args, flag)}")
     if args.lr <= 0:
         raise CLIError(f"--lr must be positive, got {args.lr}")
-    if args.model not in models.MODELS:
-        raise CLIError(f"unknown model {args.model!r}; choose from {', '.join(models.MODELS)}")
     if args.resume and not args.save:
         raise CLIError("--resume needs --save PATH (the checkpoint to continue from)")
     cr.manual_seed(args.seed)
     config = {"model": args.model, "hidden": list(args.hidden), "activation": args.activation,
-              "dataset": args.dataset}
+              "pooling": args.pooling, "dataset": args.dataset}
     model = _model(config)
     train_loader, test_loader = _loaders(args.dataset, args.batch_size, args.seed,
-                                         args.data_root, not args.no_download, args.train_limit)
+                                         args.data_root, not args.no_download, args.train_limit,
+                                         shift=args.augment_shift)
     opt = _optimizer(args, model.parameters())
     sched, interval = _scheduler(args.schedule, opt, args.epochs, len(train_loader))
     n_params = sum(p.size for p in model.parameters())
     print(f"training {args.model} ({n_params:,} parameters) on {args.dataset}: "
           f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test examples, "
-          f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, batch {args.batch_size}")
+          f"{args.epochs} epochs, {args.optimizer} lr {args.lr} ({args.schedule} schedule), "
+          f"batch {args.batch_size}"
+          + (f", random shifts ±{args.augment_shift}px" if args.augment_shift else ""))
     history = training.fit(model, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
                            val_loader=test_loader, val_name="test", scheduler=sched,
                            scheduler_interval=interval, progress=False if args.no_progress else None,

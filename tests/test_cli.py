@@ -40,8 +40,8 @@ def test_help_documents_every_command(capsys) -> None:
 
 def test_train_falls_back_saves_history_and_evaluates(offline, capsys) -> None:
     ckpt, hist = offline / "run.safetensors", offline / "run.json"
-    code = main(["train", "--epochs", "2", "--no-download", "--no-progress", "--lr", "0.05",
-                 "--save", str(ckpt), "--history", str(hist)])
+    code = main(["train", "--model", "mlp", "--epochs", "2", "--no-download", "--no-progress",
+                 "--lr", "0.05", "--save", str(ckpt), "--history", str(hist)])
     out = capsys.readouterr().out
     assert code == 0
     assert sum("scikit-learn's 8x8 digits" in line for line in out.splitlines()) == 2
@@ -58,12 +58,21 @@ def test_train_falls_back_saves_history_and_evaluates(offline, capsys) -> None:
 
 def test_resume_continues_the_epoch_count(offline, capsys) -> None:
     ckpt = offline / "run.safetensors"
-    args = ["train", "--epochs", "1", "--no-download", "--no-progress", "--save", str(ckpt)]
+    args = ["train", "--model", "mlp", "--epochs", "1", "--no-download", "--no-progress",
+            "--save", str(ckpt)]
     assert main(args) == 0
-    args[2] = "2"
+    args[4] = "2"
     assert main([*args, "--resume"]) == 0
     out = capsys.readouterr().out
     assert "resumed from" in out and "epoch   2" in out
+
+
+def test_default_is_lenet5_with_its_recipe(offline, capsys) -> None:
+    assert main(["train", "--epochs", "1", "--no-download", "--no-progress",
+                 "--train-limit", "256"]) == 0
+    out = capsys.readouterr().out
+    assert "training lenet5 (61,706 parameters)" in out
+    assert "sgd lr 0.05 (cosine schedule)" in out and "random shifts ±2px" in out
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -71,6 +80,7 @@ def test_resume_continues_the_epoch_count(offline, capsys) -> None:
     (["train", "--lr", "-1"], "--lr must be positive"),
     (["train", "--model", "vgg"], "unknown model 'vgg'"),
     (["train", "--resume"], "--resume needs --save"),
+    (["train", "--augment-shift", "-1"], "--augment-shift must be >= 0"),
     (["evaluate", "--checkpoint", "missing.safetensors"], "no checkpoint at"),
 ])
 def test_mistakes_exit_nonzero_with_one_line(argv, message, capsys) -> None:
