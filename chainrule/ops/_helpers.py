@@ -50,14 +50,17 @@ def norm_axis(axis: int, ndim: int, op: str) -> int:
 
 
 def norm_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """None (all axes) or a sorted tuple of distinct non-negative axes."""
+    """None (all axes) or a sorted tuple of distinct non-negative axes.
+
+    A 0-d tensor accepts dim 0 or -1 (as in torch), meaning all of it: None.
+    """
     if axis is None:
         return None
     axes = tuple(axis) if isinstance(axis, list | tuple) else (axis,)
     out = tuple(sorted({norm_axis(a, ndim, op) for a in axes}))
     if len(out) != len(axes):
         raise ShapeError(f"{op}: dim {axis} contains a repeated axis")
-    return out
+    return out if ndim else None
 
 
 def index_to_numpy(index: Any) -> Any:

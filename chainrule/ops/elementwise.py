@@ -71,14 +71,13 @@ class Pow(Function):
 
     def backward(self, g, out):
         a, b = self.inputs
-        ga = None
-        if self.needs_grad(0):  # a^0 = 1 is flat, also at a = 0 where b · a^(b−1) = 0 · inf
-            with np.errstate(invalid="ignore"):
+        ga = gb = None
+        with np.errstate(invalid="ignore"):  # the 0 · inf entries below are masked by where
+            if self.needs_grad(0):  # a^0 = 1 is flat, also at a = 0 where b · a^(b−1) = 0 · inf
                 ga = where(b.data == 0, 0.0, g * b * a ** (b - 1))
-        gb = None
-        if self.needs_grad(1):
-            zero = (a.data == 0) & (b.data >= 0)
-            gb = where(zero, 0.0, g * out * log(a))
+            if self.needs_grad(1):
+                zero = (a.data == 0) & (b.data >= 0)
+                gb = where(zero, 0.0, g * out * log(a))
         return ga, gb
 
 

@@ -192,6 +192,8 @@ def std(a: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
         correction: float | None = None, axis: Any = None,
         keepdims: bool | None = None) -> Tensor:
     """Standard deviation √var (same `unbiased`/`correction` semantics as `var`)."""
+    a = as_operand(a, op="std")
+    norm_axes(resolve_dim(dim, axis), a.ndim, "std")  # so that a bad dim is reported as std's
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
                     keepdims=keepdims))
 
@@ -214,6 +216,9 @@ def _minmax(a: Any, dim: Any, keepdim: bool, axis: Any, smallest: bool) -> Any:
     if d is None:
         return (Amin if smallest else Amax).apply(a, axes=None, keepdims=False)
     d = norm_axis(d, a.ndim, op)
+    if a.ndim == 0:  # torch: the value itself, at index 0
+        values = (Amin if smallest else Amax).apply(a, axes=None, keepdims=False)
+        return MinMax(values, Tensor._make(np.zeros((), np.int64), False, None))
     values = MaxAlong.apply(a, axis=d, keepdims=keepdim, smallest=smallest)
     pick = np.argmin if smallest else np.argmax
     idx = pick(a.data, axis=d, keepdims=keepdim)

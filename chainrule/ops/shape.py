@@ -172,7 +172,8 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes."""
     d0, d1 = norm_axis(dim0, a.ndim, "transpose"), norm_axis(dim1, a.ndim, "transpose")
     axes = list(range(a.ndim))
-    axes[d0], axes[d1] = axes[d1], axes[d0]
+    if axes:  # a 0-d tensor accepts dims 0/-1 (as in torch) and stays as it is
+        axes[d0], axes[d1] = axes[d1], axes[d0]
     return Permute.apply(a, axes=tuple(axes))
 
 
@@ -182,7 +183,8 @@ def squeeze(a: Tensor, dim: Any = None) -> Tensor:
         dims: tuple[int, ...] = tuple(i for i, n in enumerate(a.shape) if n == 1)
     else:
         ds = dim if isinstance(dim, tuple | list) else (dim,)
-        dims = tuple(d for d in (norm_axis(d, a.ndim, "squeeze") for d in ds) if a.shape[d] == 1)
+        dims = tuple(d for d in (norm_axis(d, a.ndim, "squeeze") for d in ds)
+                     if a.ndim and a.shape[d] == 1)  # 0-d: dims 0/-1 are valid, nothing to do
     return reshape(a, tuple(n for i, n in enumerate(a.shape) if i not in dims))
 
 
@@ -197,9 +199,8 @@ def broadcast_to(a: Tensor, *shape: Any) -> Tensor:
     shape = _size_args(shape)
     if shape == a.shape:
         return a
-    try:
-        np.broadcast_shapes(a.shape, shape)
-        if len(shape) < a.ndim:
+    try:  # a's dims must fit the trailing dims of shape: a size 1 may grow, nothing shrinks
+        if len(shape) < a.ndim or np.broadcast_shapes(a.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {a.shape} to {shape}") from None
@@ -268,6 +269,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
 def split(a: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
           ) -> tuple[Tensor, ...]:
     """Pieces of `split_size` along dim (the last may be smaller), or of the listed sizes."""
+    if a.ndim == 0:
+        raise ShapeError(f"split: expects at least a 1-dimensional tensor, got shape {a.shape}")
     d = norm_axis(dim, a.ndim, "split")
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -292,5 +295,7 @@ def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into `chunks` pieces of ceil(n / chunks) (fewer if n is small), as torch.chunk."""
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if a.ndim == 0:
+        raise ShapeError(f"chunk: expects at least a 1-dimensional tensor, got shape {a.shape}")
     n = a.shape[norm_axis(dim, a.ndim, "chunk")]
     return split(a, max(math.ceil(n / chunks), 1), dim)
