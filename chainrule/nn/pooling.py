@@ -61,6 +61,14 @@ class AvgPool2d(_Pool):
 
 
 class AvgPool1d(AvgPool2d):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # torch keeps 1-tuples here (its repr shows kernel_size=(3,))
+        self.kernel_size, self.stride, self.padding = (
+            (v,) if isinstance(v, int) else tuple(v)
+            for v in (self.kernel_size, self.stride, self.padding))
+
     def forward(self, x: Tensor) -> Tensor:
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)

@@ -136,22 +136,56 @@ def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair, op: s
     return ph, ph, pw, pw
 
 
+def _windows_of(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                op: str) -> Tensor:
+    """`Patches` of a 4-D x, after checking that at least one window fits (errors name `op`)."""
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    k = pair(kernel_size, "kernel_size", op)
+    s, d = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    if min(k) < 1 or min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got {k}, "
+                         f"{s} and {d}")
+    pads = conv_padding(padding, k, d, s, op) if not (
+        isinstance(padding, tuple) and len(padding) == 4) else padding
+    if (out_size(x.shape[2], k[0], s[0], d[0], *pads[:2]) < 1
+            or out_size(x.shape[3], k[1], s[1], d[1], *pads[2:]) < 1):
+        raise ShapeError(f"{op}: input {x.shape} (padded by {pads}) is smaller than the kernel "
+                         f"{k} with dilation {d}")
+    return Patches.apply(x, kernel=k, stride=s, dilation=d, padding=pads)
+
+
 def patches(x: Tensor, kernel_size: Any, stride: Any = 1, padding: Any = 0,
             dilation: Any = 1) -> Tensor:
     """Every (C, KH, KW) window of x (N, C, H, W), as a (N, OH, OW, C, KH, KW) tensor."""
-    k = pair(kernel_size, "kernel_size", "patches")
-    s, d = pair(stride, "stride", "patches"), pair(dilation, "dilation", "patches")
-    pads = conv_padding(padding, k, d, s, "patches") if not (
-        isinstance(padding, tuple) and len(padding) == 4) else padding
-    return Patches.apply(x, kernel=k, stride=s, dilation=d, padding=pads)
+    return _windows_of(as_operand(x, op="patches"), kernel_size, stride, padding, dilation,
+                       "patches")
 
 
 def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
            ) -> Tensor:
-    """torch.nn.functional.unfold: (N, C, H, W) → (N, C·KH·KW, L) sliding blocks."""
-    p = patches(x, kernel_size, stride, padding, dilation)
+    """torch.nn.functional.unfold: (N, C, H, W) → (N, C·KH·KW, L) sliding blocks
+    ((C, H, W) → (C·KH·KW, L) unbatched)."""
+    x = as_operand(x, op="unfold")
+    if x.ndim == 3:
+        return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    p = _windows_of(x, kernel_size, stride, padding, dilation, "unfold")
     n, oh, ow = p.shape[:3]
     return p.reshape(n, oh * ow, -1).permute(0, 2, 1)
+
+
+def _check_channels(x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, op: str
+                    ) -> None:
+    """Channel counts of input (N, C, ...), weight (O, C/groups, ...) and bias (O,) agree."""
+    c, (o, cg) = x.shape[1], weight.shape[:2]
+    if groups < 1 or c % groups or o % groups:
+        raise ShapeError(f"{op}: groups={groups} must divide both the input channels ({c}) "
+                         f"and the output channels ({o})")
+    if cg * groups != c:
+        raise ShapeError(f"{op}: weight {weight.shape} expects {cg * groups} input channels "
+                         f"(groups={groups}), but the input {x.shape} has {c}")
+    if bias is not None and bias.shape != (o,):
+        raise ShapeError(f"{op}: bias of shape {bias.shape} does not fit {o} output channels")
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
@@ -167,16 +201,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if x.ndim != 4 or weight.ndim != 4:
         raise ShapeError(f"conv2d: expected input (N, C, H, W) and weight (O, C/groups, KH, KW), "
                          f"got input {x.shape} and weight {weight.shape}")
+    _check_channels(x, weight, bias, groups, "conv2d")
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
-    if groups < 1 or c % groups or o % groups:
-        raise ShapeError(f"conv2d: groups={groups} must divide both the input channels ({c}) "
-                         f"and the output channels ({o})")
-    if cg * groups != c:
-        raise ShapeError(f"conv2d: weight {weight.shape} expects {cg * groups} input channels "
-                         f"(groups={groups}), but the input {x.shape} has {c}")
-    if bias is not None and bias.shape != (o,):
-        raise ShapeError(f"conv2d: bias of shape {bias.shape} does not fit {o} output channels")
     s, d = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if min(s) < 1 or min(d) < 1:
         raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
@@ -209,8 +236,28 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if x.ndim != 3 or weight.ndim != 3:
         raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, K), got "
                          f"input {x.shape} and weight {weight.shape}")
-    one = (lambda v, name: (1, int(v if isinstance(v, int | np.integer) else v[0])))
-    pad = padding if isinstance(padding, str) else one(padding, "padding")
-    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, one(stride, "stride"), pad,
-               one(dilation, "dilation"), groups)
+    _check_channels(x, weight, bias, groups, "conv1d")
+    k = weight.shape[2]
+    s, d = _single(stride, "stride"), _single(dilation, "dilation")
+    if s < 1 or d < 1:
+        raise ValueError(f"conv1d: stride and dilation must be positive, got {s} and {d}")
+    if padding == "same" and s != 1:
+        raise ValueError(f"conv1d: padding='same' is not supported for strided convolutions "
+                         f"(stride={s})")
+    pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    pads = conv_padding(pad, (1, k), (1, d), (1, s), "conv1d")
+    if out_size(x.shape[2], k, s, d, pads[2], pads[3]) < 1:
+        raise ShapeError(f"conv1d: input {x.shape} (padded by {pads[2:]}) is smaller than the "
+                         f"kernel {k} with dilation {d}")
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), pad, (1, d), groups)
     return y.squeeze(2)
+
+
+def _single(v: Any, name: str) -> int:
+    """conv1d's int or 1-tuple argument as an int."""
+    if isinstance(v, int | np.integer):
+        return int(v)
+    t = tuple(int(x) for x in v)
+    if len(t) != 1:
+        raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {v!r}")
+    return t[0]

@@ -61,7 +61,7 @@ class _Pool(Function):
 
 class MaxPool2d(_Pool):
     """y = max over the window.   x̄ = ȳ routed to the window's first maximum in row-major order
-    (PyTorch's choice among ties), 0 to the other entries."""
+    (PyTorch's choice among ties), 0 to the other entries. A NaN counts as the maximum."""
 
     def forward(self, x):
         xp = self._padded(x, -np.inf)
@@ -71,7 +71,9 @@ class MaxPool2d(_Pool):
             if best is None:
                 best, idx = v.copy(), np.zeros(v.shape, np.uint16)
             else:
-                better = v > best  # strict: an equal later value never replaces the first
+                # strict: an equal later value never replaces the first; a NaN always wins
+                # (the last NaN, as in torch), so NaNs propagate instead of being skipped
+                better = (v > best) | np.isnan(v)
                 np.copyto(best, v, where=better)
                 idx[better] = k
         self.argmax = idx
