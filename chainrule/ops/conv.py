@@ -51,11 +51,14 @@ def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def windows(xp: np.ndarray, k: Pair, s: Pair, d: Pair, out: Pair) -> np.ndarray:
-    """Read-only view (N, C, OH, OW, KH, KW) of every window of a padded (N, C, H, W) array."""
-    sn, sc, sh, sw = xp.strides
-    return as_strided(xp, (xp.shape[0], xp.shape[1], out[0], out[1], k[0], k[1]),
-                      (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=False)
+def pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Zero-pad the spatial axes (1, 2) of an (N, H, W, C) array."""
+    t, b, l, r = pads
+    if not (t or b or l or r):
+        return x
+    out = np.zeros((x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r, x.shape[3]), x.dtype)
+    out[:, t:t + x.shape[1], l:l + x.shape[2]] = x
+    return out
 
 
 def window_slice(i: int, j: int, s: Pair, d: Pair, out: Pair) -> tuple[slice, slice]:
@@ -65,10 +68,11 @@ def window_slice(i: int, j: int, s: Pair, d: Pair, out: Pair) -> tuple[slice, sl
 
 
 class Patches(Function):
-    """im2col: y[n, oh, ow, c, i, j] = x_pad[n, c, oh·s + i·d, ow·s + j·d].
+    """im2col: y[n, oh, ow, i, j, c] = x_pad[n, c, oh·s + i·d, ow·s + j·d].
 
-    x̄ = col2im(ȳ): each input pixel gets the sum of the error signals of every patch entry that
-    copied it (its children), which is `PatchesAdjoint`.
+    Channels last inside each patch, so the copy reads runs of contiguous channels and the
+    matching weight layout is (O, KH·KW·C). x̄ = col2im(ȳ): each input pixel gets the sum of the
+    error signals of every patch entry that copied it (its children), which is `PatchesAdjoint`.
     """
 
     kernel: Pair
@@ -80,8 +84,12 @@ class Patches(Function):
         t, b, l, r = self.padding
         self.out = (out_size(x.shape[2], self.kernel[0], self.stride[0], self.dilation[0], t, b),
                     out_size(x.shape[3], self.kernel[1], self.stride[1], self.dilation[1], l, r))
-        win = windows(pad2d(x, self.padding), self.kernel, self.stride, self.dilation, self.out)
-        return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5))
+        xp = pad_nhwc(x.transpose(0, 2, 3, 1), self.padding)
+        sn, sh, sw, sc = xp.strides
+        (kh, kw), (st, sl), (dh, dw) = self.kernel, self.stride, self.dilation
+        win = as_strided(xp, (xp.shape[0], *self.out, kh, kw, xp.shape[3]),
+                         (sn, sh * st, sw * sl, sh * dh, sw * dw, sc), writeable=False)
+        return np.ascontiguousarray(win)
 
     def backward(self, g, out):
         return (PatchesAdjoint.apply(g, shape=self.inputs[0].shape, kernel=self.kernel,
@@ -92,7 +100,8 @@ class Patches(Function):
 class PatchesAdjoint(Function):
     """col2im: x[n, c, h, w] = Σ of g over the patch entries that read pixel (h, w).
 
-    ḡ = patches(x̄) (the adjoint of a sum of copies is the copies).
+    ḡ = patches(x̄) (the adjoint of a sum of copies is the copies). Accumulates in a
+    channels-last buffer and returns it as an (N, C, H, W) view.
     """
 
     shape: tuple[int, int, int, int]
@@ -105,12 +114,14 @@ class PatchesAdjoint(Function):
         n, c, h, w = self.shape
         t, b, l, r = self.padding
         out = g.shape[1:3]
-        xp = np.zeros((n, c, h + t + b, w + l + r), g.dtype)
-        gt = g.transpose(0, 3, 1, 2, 4, 5)  # (N, C, OH, OW, KH, KW)
+        xp = np.zeros((n, h + t + b, w + l + r, c), g.dtype)
+        # one transposing copy makes every tap's block contiguous: 3x faster adds below
+        taps = np.ascontiguousarray(g.transpose(3, 4, 0, 1, 2, 5))  # (KH, KW, N, OH, OW, C)
         for i in range(self.kernel[0]):
             for j in range(self.kernel[1]):
-                xp[(..., *window_slice(i, j, self.stride, self.dilation, out))] += gt[..., i, j]
-        return xp[:, :, t:t + h, l:l + w]
+                rows, cols = window_slice(i, j, self.stride, self.dilation, out)
+                xp[:, rows, cols, :] += taps[i, j]
+        return xp[:, t:t + h, l:l + w, :].transpose(0, 3, 1, 2)
 
     def backward(self, gg, out):
         return (Patches.apply(gg, kernel=self.kernel, stride=self.stride,
@@ -158,8 +169,9 @@ def _windows_of(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation
 def patches(x: Tensor, kernel_size: Any, stride: Any = 1, padding: Any = 0,
             dilation: Any = 1) -> Tensor:
     """Every (C, KH, KW) window of x (N, C, H, W), as a (N, OH, OW, C, KH, KW) tensor."""
-    return _windows_of(as_operand(x, op="patches"), kernel_size, stride, padding, dilation,
-                       "patches")
+    p = _windows_of(as_operand(x, op="patches"), kernel_size, stride, padding, dilation,
+                    "patches")
+    return p.permute(0, 1, 2, 5, 3, 4)
 
 
 def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
@@ -169,7 +181,7 @@ def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, str
     x = as_operand(x, op="unfold")
     if x.ndim == 3:
         return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
-    p = _windows_of(x, kernel_size, stride, padding, dilation, "unfold")
+    p = _windows_of(x, kernel_size, stride, padding, dilation, "unfold").permute(0, 1, 2, 5, 3, 4)
     n, oh, ow = p.shape[:3]
     return p.reshape(n, oh * ow, -1).permute(0, 2, 1)
 
@@ -216,7 +228,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
     def one(xg: Tensor, wg: Tensor, bg: Tensor | None) -> Tensor:
         p = Patches.apply(xg, kernel=(kh, kw), stride=s, dilation=d, padding=pads)
-        y = linear(p.reshape(n, oh, ow, -1), wg.reshape(wg.shape[0], -1), bg)  # (N, OH, OW, O)
+        # patches are (N, OH, OW, KH, KW, C): order the weight's inputs the same way
+        w2 = wg.permute(0, 2, 3, 1).reshape(wg.shape[0], -1)
+        y = linear(p.reshape(n, oh, ow, -1), w2, bg)  # (N, OH, OW, O)
         return y.permute(0, 3, 1, 2)
 
     if groups == 1:

@@ -61,21 +61,18 @@ class Linear(Function):
     """
 
     def forward(self, x, w, b=None):
-        y = x @ w.T
+        # Leading dims are folded into one: numpy.matmul would loop over them as a batch of
+        # small products instead of making one large BLAS call.
+        y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0])
         if b is not None:
             y += b
         return y
 
     def backward(self, g, out):
         x, w = self.inputs[0], self.inputs[1]
-        gx = g @ w if self.needs_grad(0) else None
-        gw = None
-        if self.needs_grad(1):
-            if x.ndim == 1:
-                gw = g.unsqueeze(-1) @ x.unsqueeze(0)
-            else:
-                g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-                gw = g2.T @ x2
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad(1) else None
         if len(self.inputs) == 3:
             return gx, gw, g
         return gx, gw

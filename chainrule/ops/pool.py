@@ -65,22 +65,28 @@ class MaxPool2d(_Pool):
 
     def forward(self, x):
         xp = self._padded(x, -np.inf)
-        best = idx = None
-        for k, (rows, cols) in self._taps():
+        best = None
+        for _, (rows, cols) in self._taps():
             v = xp[:, :, rows, cols]
-            if best is None:
-                best, idx = v.copy(), np.zeros(v.shape, np.uint16)
-            else:
-                # strict: an equal later value never replaces the first; a NaN always wins
-                # (the last NaN, as in torch), so NaNs propagate instead of being skipped
-                better = (v > best) | np.isnan(v)
-                np.copyto(best, v, where=better)
-                idx[better] = k
-        self.argmax = idx
+            best = v.copy(order="K") if best is None else np.maximum(best, v, out=best)  # NaN wins
         return best
 
+    def argmax(self, x: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """The tap k of each window's first maximum (row-major), or of its last NaN (torch)."""
+        xp = self._padded(x, -np.inf)
+        taps = list(self._taps())
+        idx = np.zeros(best.shape, np.uint16)
+        for k, (rows, cols) in reversed(taps):
+            idx = np.where(xp[:, :, rows, cols] == best, np.uint16(k), idx)
+        nan = np.isnan(best)
+        if nan.any():
+            for k, (rows, cols) in taps:
+                idx = np.where(nan & np.isnan(xp[:, :, rows, cols]), np.uint16(k), idx)
+        return idx
+
     def backward(self, g, out):
-        return (MaxPoolScatter.apply(g, shape=self.inputs[0].shape, argmax=self.argmax,
+        return (MaxPoolScatter.apply(g, shape=self.inputs[0].shape,
+                                     argmax=self.argmax(self.inputs[0].data, out.data),
                                      kernel=self.kernel, stride=self.stride,
                                      padding=self.padding, out=self.out),)
 
@@ -139,7 +145,7 @@ class AvgPool2d(_Pool):
         total = None
         for _, (rows, cols) in self._taps():
             v = xp[:, :, rows, cols]
-            total = v.copy() if total is None else np.add(total, v, out=total)
+            total = v.copy(order="K") if total is None else np.add(total, v, out=total)
         return total / self.divisor.astype(x.dtype)
 
     def backward(self, g, out):
