@@ -175,7 +175,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           + (f", random shifts ±{args.augment_shift}px" if args.augment_shift else ""))
     history = training.fit(model, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
                            val_loader=test_loader, val_name="test", scheduler=sched,
-                           scheduler_interval=interval, progress=False if args.no_progress else None,
+                           scheduler_interval=interval,
+                           progress=False if args.no_progress else None,
                            checkpoint=args.save, resume=args.resume, config=config)
     if args.history:
         keys = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",

@@ -19,7 +19,8 @@ from chainrule.nn.pooling import (
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
     "Conv2d", "LocallyConnected2d", "MaxPool1d", "MaxPool2d",
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "HalfSquaredErrorLoss",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten",
+    "HalfSquaredErrorLoss",
     "HardThreshold", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus",
     "Step", "Tanh", "functional", "init",

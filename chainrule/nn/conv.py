@@ -16,9 +16,18 @@ from chainrule.tensor import Tensor, empty
 class _ConvNd(Module):
     """Shared parameters of Conv1d/Conv2d: weight (out, in/groups, *kernel), bias (out,)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, ...],
-                 stride: tuple[int, ...], padding: Any, dilation: tuple[int, ...], groups: int,
-                 bias: bool, dtype: Any) -> None:
+    dims: int  # 1 or 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, "
+                             f"got {padding_mode!r}")
+        n = self.dims
+        kernel_size, stride, dilation = (_tuple(v, n) for v in (kernel_size, stride, dilation))
+        if not isinstance(padding, str):
+            padding = _tuple(padding, n)
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({in_channels}) and "
@@ -68,15 +77,7 @@ class Conv2d(_ConvNd):
     """2-D convolution layer (cross-correlation, as in torch): a bank of `out_channels` filters
     of shape (in_channels/groups, kh, kw) slid over the input with shared weights."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None) -> None:
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
-        super().__init__(in_channels, out_channels, _tuple(kernel_size, 2), _tuple(stride, 2),
-                         padding if isinstance(padding, str) else _tuple(padding, 2),
-                         _tuple(dilation, 2), groups, bias, dtype)
+    dims = 2
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -86,15 +87,7 @@ class Conv2d(_ConvNd):
 class Conv1d(_ConvNd):
     """1-D convolution layer over (N, C, L) sequences."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None) -> None:
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv1d: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
-        super().__init__(in_channels, out_channels, _tuple(kernel_size, 1), _tuple(stride, 1),
-                         padding if isinstance(padding, str) else _tuple(padding, 1),
-                         _tuple(dilation, 1), groups, bias, dtype)
+    dims = 1
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,

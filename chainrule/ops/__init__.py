@@ -30,6 +30,18 @@ from chainrule.ops.shape import (
     split, squeeze, stack, transpose, unsqueeze, view,
 )
 
+__all__ = [
+    "abs", "adaptive_avg_pool2d", "add", "allclose", "amax", "amin", "argmax", "argmin",
+    "astype", "avg_pool1d", "avg_pool2d", "broadcast_to", "cat", "chunk", "clamp", "clip",
+    "concatenate", "conv1d", "conv2d", "cos", "div", "eq", "exp", "expand", "flatten", "ge",
+    "getitem", "gt", "hard_threshold", "identity", "isclose", "le", "linear", "log", "log1p",
+    "log_softmax", "logical_not", "logistic", "logsumexp", "lt", "matmul", "max", "max_pool1d",
+    "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "pad", "patches",
+    "permute", "pow", "relu", "reshape", "sigmoid", "sign", "sin", "softmax", "softplus", "split",
+    "sqrt", "squeeze", "stack", "std", "step", "sub", "sum", "tanh", "transpose", "unfold",
+    "unsqueeze", "var", "view", "where",
+]
+
 # Tensor methods that are the op with the tensor as first argument.
 _METHODS = (
     "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "sign", "clip", "clamp", "maximum",

@@ -80,7 +80,7 @@ class Amin(Amax):
 
 
 class MaxAlong(Function):
-    """y = a[argmax] along one axis.   ā = ȳ at the index returned (the first maximum), 0 elsewhere."""
+    """y = a[argmax] along one axis.   ā = ȳ at the returned index (the first maximum), else 0."""
 
     axis: int
     keepdims: bool

@@ -99,7 +99,8 @@ class Pad(Function):
         return np.pad(a, self.widths, constant_values=self.value)
 
     def backward(self, g, out):
-        return (g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(self.widths, g.shape))],)
+        widths = zip(self.widths, g.shape, strict=True)
+        return (g[tuple(slice(lo, n - hi) for (lo, hi), n in widths)],)
 
 
 class Cat(Function):

@@ -19,19 +19,6 @@ from chainrule.models import get_model, lenet5
 CONFIGS = [(a, p) for a in ("relu", "tanh") for p in ("max", "avg")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """torch's small kernels are much faster on one thread of this shared machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _torch_lenet(torch, activation, pooling, num_classes=10):
     tnn = torch.nn

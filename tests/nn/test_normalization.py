@@ -23,19 +23,6 @@ with_fixtures = settings(suppress_health_check=[HealthCheck.function_scoped_fixt
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """torch's small float64 kernels are much faster on one thread of this shared machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 VARIANTS = [
     {},

@@ -23,20 +23,6 @@ F32_TOL = {"rtol": 1e-4, "atol": 1e-5}
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small float64 convs run ~10× faster in torch on one thread than on an oversubscribed
-    pool; the previous setting is restored afterwards."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 # ----------------------------------------------------------------- NumPy references
 def _pads(padding, kernel, dilation):

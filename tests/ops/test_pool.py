@@ -23,19 +23,6 @@ from hypothesis import strategies as st
 import chainrule as cr
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """torch's small float64 kernels are much faster on one thread of this shared machine."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 # ----------------------------------------------------------------- NumPy references
 def _pool_out(n, k, s, p, ceil_mode):
