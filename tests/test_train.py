@@ -72,6 +72,7 @@ def test_callback_can_stop_training_and_batch_scheduler_steps_per_batch() -> Non
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**8)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_nonfinite_loss_stops_with_a_clear_error() -> None:
     model = _net()
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
