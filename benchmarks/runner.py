@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.registry import LIBS, MODELS, PHASE_DOC, Model, Workload, select
+from benchmarks.registry import LIBS, MODELS, NOTES, PHASE_DOC, Model, Workload, select
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SLOW_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -41,9 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     f"`{WRAP} python -m benchmarks` (those variables force a slow BLAS kernel).")
     ap.add_argument("--rounds", type=int, default=None,
                     help="timed rounds per workload, each one chainrule + one torch sample "
-                         "(default 30, or 7 with --quick)")
+                         "(default 30, or 7 with --quick; the heavy network workloads default "
+                         "to their own 7-20, or 2 with --quick)")
     ap.add_argument("--warmup", type=int, default=None,
-                    help="untimed A B rounds before timing (default 3, or 1 with --quick)")
+                    help="untimed A B rounds before timing (default 3, or 1 with --quick; "
+                         "1 for the heavy network workloads)")
     ap.add_argument("--threads", type=int, default=2,
                     help="threads for both libraries: torch and NumPy's BLAS (default 2)")
     ap.add_argument("--only", action="append", metavar="NAME",
@@ -58,14 +60,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="suffix of the results file name (default 'full' or 'quick')")
     ap.add_argument("--no-save", action="store_true",
                     help="print the results but do not write benchmarks/results/*.md")
+    ap.add_argument("--memory", action="store_true",
+                    help="also measure peak RSS of a LeNet-5 training run, chainrule vs torch, "
+                         "each in its own subprocess (see benchmarks/memory.py)")
+    ap.add_argument("--memory-steps", type=int, default=100, metavar="N",
+                    help="training steps of the --memory run (default 100, batch 128)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     args = ap.parse_args(argv)
-    if args.rounds is None:
-        args.rounds = 7 if args.quick else 30
-    if args.warmup is None:
-        args.warmup = 1 if args.quick else 3
-    if args.rounds < 1 or args.threads < 1 or args.warmup < 0 or args.gap < 0:
-        ap.error("--rounds and --threads must be >= 1, --warmup and --gap >= 0")
+    if ((args.rounds is not None and args.rounds < 1) or args.threads < 1
+            or (args.warmup is not None and args.warmup < 0) or args.gap < 0
+            or args.memory_steps < 1):
+        ap.error("--rounds, --threads and --memory-steps must be >= 1, --warmup and --gap >= 0")
     if args.label is None:
         args.label = "quick" if args.quick else "full"
     args.label = re.sub(r"[^A-Za-z0-9._-]+", "-", args.label).strip("-") or "run"
@@ -84,10 +89,18 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str:
+    """HEAD's short hash, and whether chainrule/ differs from it (the timed code is the tree's)."""
+    here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
+                             text=True, timeout=5, cwd=here)
+        commit = out.stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "chainrule"],
+                               capture_output=True, text=True, timeout=5, cwd=here.parent)
+        if dirty.returncode == 0 and dirty.stdout.strip():
+            n = len(dirty.stdout.strip().splitlines())
+            commit += f" + uncommitted changes in {n} file(s) under chainrule/"
+        return commit
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -171,12 +184,57 @@ def load_line(window: float = 0.5) -> tuple[str, bool]:
     return line, busy > 0.10
 
 
+def _cpu_fields() -> list[int] | None:
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+class LoadMeter:
+    """CPU time used by *other* processes over a stretch: all CPUs' busy time from /proc/stat
+    (user, nice, system, irq, softirq) minus this process's and its waited-for children's CPU
+    time; and the time the hypervisor stole from this virtual machine, if any."""
+
+    def __init__(self) -> None:
+        self.start = _cpu_fields()
+        self.own = self._own()
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def line(self) -> tuple[str, bool]:
+        end = _cpu_fields()
+        if self.start is None or end is None or len(end) < 4 or sum(end) == sum(self.start):
+            return "machine load during the run: n/a", False
+        d = [b - a for a, b in zip(self.start, end, strict=True)] + [0] * 8
+        hz = os.sysconf("SC_CLK_TCK")
+        total = sum(d[:8]) / hz
+        busy = (d[0] + d[1] + d[2] + d[5] + d[6]) / hz
+        steal = d[7] / hz
+        other = max(0.0, busy - (self._own() - self.own)) / total
+        return (f"machine load during the run: other processes used {other * 100:.1f}% of all "
+                f"CPU time (all CPUs {busy / total * 100:.0f}% busy, stolen by the hypervisor "
+                f"{steal / total * 100:.1f}%)"), other > 0.05 or steal / total > 0.05
+
+
 # ----------------------------------------------------------------- correctness
 def check_model(model: Model, seed: int) -> tuple[bool, str]:
-    """First-step loss and gradients of both libraries must agree within float32 tolerance."""
-    (cl, cg), (tl, tg) = (model.build(lib, seed).first_step() for lib in LIBS)
+    """First-step loss and gradients of both libraries must agree within float32 tolerance;
+    for models with an optimizer, so must the loss on the next batch after the update."""
+    cases = [model.build(lib, seed) for lib in LIBS]
+    (cl, cg), (tl, tg) = (c.first_step() for c in cases)
+    cl2, tl2 = (c.after_step_loss() for c in cases)
     loss_rel = abs(cl - tl) / max(abs(tl), 1e-12)
     ok = bool(np.isfinite(cl)) and loss_rel <= LOSS_RTOL
+    after = ""
+    if cl2 is not None and tl2 is not None:
+        rel2 = abs(cl2 - tl2) / max(abs(tl2), 1e-12)
+        ok = ok and bool(np.isfinite(cl2)) and rel2 <= LOSS_RTOL
+        after = (f"; after the optimizer step, next-batch loss chainrule {cl2:.7g} torch "
+                 f"{tl2:.7g} (rel diff {rel2:.1e})")
     worst = 0.0
     for k in tg:
         scale = max(float(np.abs(tg[k]).max()), 1e-12)
@@ -189,7 +247,7 @@ def check_model(model: Model, seed: int) -> tuple[bool, str]:
             f"(rel diff {loss_rel:.1e}); "
             f"grad {name}[0,0] chainrule {cg[name].flat[0]:.7g} torch {tg[name].flat[0]:.7g}, "
             f"max|Δ| {gdiff:.1e}; worst of {len(tg)} grads rel {worst:.1e} "
-            f"(tol {GRAD_RTOL:g}) -> {'OK' if ok else 'MISMATCH'}")
+            f"(tol {GRAD_RTOL:g}){after} -> {'OK' if ok else 'MISMATCH'}")
     return ok, line
 
 
@@ -218,6 +276,8 @@ class Result:
     workload: Workload
     inner: int
     stats: dict[str, Stats]
+    rounds: int = 0
+    warmup: int = 0
 
     @property
     def ratio(self) -> float:
@@ -229,17 +289,21 @@ class Result:
         return self.stats["chainrule"].best / self.stats["torch"].best
 
 
-def _sample(fn, inner: int, gap: float) -> float:
+def _sample(fn, inner: int, gap: float, begin=None) -> float:
     """Mean seconds per call over `inner` calls of fn, after an idle gap and one untimed call.
 
     The gap lets the other library's worker threads go to sleep: OpenBLAS's threads spin for
     ~0.1 s after each BLAS call and, on a machine with as many cores as threads, they would steal
     a core from torch's sample that follows (measured: torch's mlp step 1.3 ms alone, 2.3 ms
     right after a chainrule sample). The untimed call wakes this library's own pools again.
+    `begin` (if given) runs just before the timed calls: the epoch workloads rewind there to
+    the first batch of their slice.
     """
     if gap:
         time.sleep(gap)
     fn()
+    if begin is not None:
+        begin()
     gc.collect()  # outside the timed region: every sample starts from the same heap state
     t0 = time.perf_counter()
     for _ in range(inner):
@@ -247,18 +311,39 @@ def _sample(fn, inner: int, gap: float) -> float:
     return (time.perf_counter() - t0) / inner
 
 
+def rounds_for(m: Model, args: argparse.Namespace) -> tuple[int, int]:
+    """(timed rounds, warm-up rounds): --rounds / --warmup if given, else the model's own
+    defaults (heavy workloads have fewer), else 30 / 3; --quick cuts them down."""
+    if args.rounds is not None:
+        rounds = args.rounds
+    elif args.quick:
+        rounds = 2 if m.rounds else 7
+    else:
+        rounds = m.rounds or 30
+    if args.warmup is not None:
+        warmup = args.warmup
+    elif args.quick:
+        warmup = 1
+    else:
+        warmup = m.warmup if m.warmup >= 0 else 3
+    return rounds, warmup
+
+
 def time_workload(w: Workload, args: argparse.Namespace) -> Result:
     m = w.model
     inner = (m.quick_inner or max(1, m.inner // 4)) if args.quick else m.inner
-    fns = {lib: m.build(lib, args.seed).phase(w.phase) for lib in LIBS}
-    for _ in range(args.warmup):
+    rounds, warmup = rounds_for(m, args)
+    cases = {lib: m.build(lib, args.seed) for lib in LIBS}
+    fns = {lib: c.phase(w.phase) for lib, c in cases.items()}
+    begins = {lib: c.begin_sample for lib, c in cases.items()}
+    for _ in range(warmup):
         for lib in LIBS:
-            _sample(fns[lib], inner, args.gap)
+            _sample(fns[lib], inner, args.gap, begins[lib])
     samples: dict[str, list[float]] = {lib: [] for lib in LIBS}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for lib in LIBS:  # A B A B ...
-            samples[lib].append(_sample(fns[lib], inner, args.gap))
-    return Result(w, inner, {lib: Stats.of(s) for lib, s in samples.items()})
+            samples[lib].append(_sample(fns[lib], inner, args.gap, begins[lib]))
+    return Result(w, inner, {lib: Stats.of(s) for lib, s in samples.items()}, rounds, warmup)
 
 
 # ----------------------------------------------------------------- report
@@ -270,22 +355,53 @@ def fmt_time(seconds: float, unit: str) -> str:
 
 def results_table(results: list[Result], args: argparse.Namespace) -> list[str]:
     lines = [
-        f"Per-iteration medians over {args.rounds} rounds (A B alternating chainrule, torch, "
-        f"after {args.warmup} warm-up rounds; each sample preceded by a {args.gap:g} s idle gap "
-        "and one untimed iteration); spread = IQR / median; min ratio = fastest chainrule "
-        "sample / fastest torch sample.",
+        "Per-iteration medians over each row's rounds (A B alternating chainrule, torch, after "
+        f"the warm-up rounds; each sample preceded by a {args.gap:g} s idle gap and one untimed "
+        "iteration); spread = IQR / median; min ratio = fastest chainrule sample / fastest "
+        "torch sample. Network workloads (batch > 0) take the next batch of a fixed slice of "
+        "the shuffled epoch each iteration; a sample is that whole slice.",
         "",
-        "| workload | what | chainrule | torch | chainrule / torch | spread cr / torch "
-        "| min ratio | iterations per sample |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| workload | what | batch | chainrule | torch | chainrule / torch | spread cr / torch "
+        "| min ratio | iterations per sample | rounds (+ warm-up) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
-        c, t, u = r.stats["chainrule"], r.stats["torch"], r.workload.model.unit
+        c, t, m = r.stats["chainrule"], r.stats["torch"], r.workload.model
+        u = m.unit
         lines.append(
-            f"| {r.workload.name} | {PHASE_DOC[r.workload.phase]} | {fmt_time(c.median, u)} | "
-            f"{fmt_time(t.median, u)} | **{r.ratio:.2f}x** | "
-            f"{c.spread * 100:.0f}% / {t.spread * 100:.0f}% | {r.best_ratio:.2f}x | {r.inner} |")
+            f"| {r.workload.name} | {PHASE_DOC[r.workload.phase]} | {m.batch or '-'} | "
+            f"{fmt_time(c.median, u)} | {fmt_time(t.median, u)} | **{r.ratio:.2f}x** | "
+            f"{c.spread * 100:.0f}% / {t.spread * 100:.0f}% | {r.best_ratio:.2f}x | {r.inner} | "
+            f"{r.rounds} (+{r.warmup}) |")
     return lines
+
+
+def epoch_table(results: list[Result]) -> list[str]:
+    """Per-epoch time extrapolated from the per-step medians of the 'epoch' workloads."""
+    rows = []
+    for r in results:
+        m = r.workload.model
+        if r.workload.phase != "epoch" or not m.steps_per_epoch:
+            continue
+        c, t = r.stats["chainrule"].median, r.stats["torch"].median
+        n = m.steps_per_epoch
+        rows.append(f"| {r.workload.name} | {m.batch} | {n} | {c * 1e3:.2f} ms | "
+                    f"{t * 1e3:.2f} ms | {c * n:.2f} s | {t * n:.2f} s | **{c / t:.2f}x** | "
+                    f"{r.inner} steps ({r.inner * m.batch:,} images) |")
+    if not rows:
+        return []
+    return [
+        "One training epoch (60,000 images), extrapolated: per-epoch time = median per-step "
+        "time × steps per epoch (⌈60,000 / batch⌉, the last, smaller batch counted as full). "
+        "Each sample timed a fixed slice of the epoch (its first steps, same shuffled batches "
+        "every round, pre-batched normalised float32 data shared by both libraries), not a "
+        "whole epoch; data loading is not included.",
+        "",
+        "| workload | batch | steps / epoch | chainrule per step | torch per step "
+        "| chainrule epoch | torch epoch | chainrule / torch | slice timed per sample |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        *rows,
+    ]
 
 
 def ratio_table(results: list[Result]) -> list[str]:
@@ -294,6 +410,7 @@ def ratio_table(results: list[Result]) -> list[str]:
     rows = []
     for name in MODELS:
         fwd, fb, st = (by.get((name, p)) for p in ("fwd", "fwdbwd", "step"))
+        st = st or by.get((name, "epoch"))  # an epoch step is a step on varying batches
         if fwd is None or (fb is None and st is None):
             continue
         cells = [name]
@@ -308,7 +425,8 @@ def ratio_table(results: list[Result]) -> list[str]:
         return []
     return [
         "fwd+bwd / fwd: cost of forward+backward relative to the forward pass alone (the "
-        "lecture's rule of thumb: backward ≈ 2x forward, so fwd+bwd / fwd ≈ 3).",
+        "lecture's rule of thumb: backward ≈ 2x forward, so fwd+bwd / fwd ≈ 3). Forward "
+        "includes the loss; lenet5's step is its epoch step (momentum SGD), wide-cnn's too.",
         "",
         "| model | chainrule fwd+bwd / fwd | torch fwd+bwd / fwd | chainrule step / fwd "
         "| torch step / fwd |",
@@ -344,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in MODELS.values():
             print(f"{m.name}: {m.description} (unit {m.unit}, {m.inner} iterations per sample)")
             for p in m.phases:
-                print(f"  {m.name}-{p}: {PHASE_DOC[p]}")
+                print(f"  {m.workload_name(p)}: {PHASE_DOC[p]}")
         return 0
     chosen = select(args.only)
 
@@ -359,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
+    meter = LoadMeter()
     load, busy = load_line()
     if busy:
         warnings.append("WARNING: other processes are using the CPUs (see 'machine load'); "
@@ -380,17 +499,35 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 1
 
+        notes = [f"{k}: {v}" if not v.startswith(k) else v for k, v in NOTES.items()]
+        for line in notes:
+            print(line, flush=True)
+
         results = []
         for w in chosen:
             r = time_workload(w, args)
             u = w.model.unit
-            print(f"  {w.name:<12} chainrule {fmt_time(r.stats['chainrule'].median, u):>12}  "
+            print(f"  {w.name:<18} chainrule {fmt_time(r.stats['chainrule'].median, u):>12}  "
                   f"torch {fmt_time(r.stats['torch'].median, u):>12}  ratio {r.ratio:6.2f}x",
                   flush=True)
             results.append(r)
 
+    memory: list[str] = []
+    if args.memory:
+        from benchmarks.memory import memory_section
+
+        memory = memory_section(args.memory_steps, 128, args.threads, args.seed)
+    during, disturbed = meter.line()
+    env.append(during)
+    print(during, flush=True)
+    if disturbed:
+        warnings.append("WARNING: other processes used the CPUs during the run (see 'machine "
+                        "load during the run'); the timings are disturbed")
+        print(warnings[-1], flush=True)
+
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     table = results_table(results, args)
+    epochs = epoch_table(results)
     ratios = ratio_table(results)
     doc_lines = [
         f"# chainrule vs PyTorch — {stamp} ({args.label})",
@@ -399,9 +536,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Environment",
         "",
-        *[f"- {line}" for line in warnings + env],
-        f"- rounds {args.rounds}, warm-up {args.warmup}, gap {args.gap:g} s, seed {args.seed}"
-        + (", --quick" if args.quick else ""),
+        *[f"- {line}" for line in warnings + env + notes],
+        f"- rounds {args.rounds or 'per workload (see table)'}, warm-up "
+        f"{'per workload' if args.warmup is None else args.warmup}, gap {args.gap:g} s, "
+        f"seed {args.seed}" + (", --quick" if args.quick else ""),
         "",
         "## Correctness (first step, chainrule vs torch)",
         "",
@@ -412,14 +550,19 @@ def main(argv: list[str] | None = None) -> int:
         *table,
         "",
     ]
+    if epochs:
+        doc_lines += ["## Per epoch (extrapolated)", "", *epochs, ""]
     if ratios:
         doc_lines += ["## Backward / forward", "", *ratios, ""]
+    if memory:
+        doc_lines += ["## Peak memory", "", *memory, ""]
     doc = "\n".join(doc_lines)
     print()
     print("\n".join(table))
-    if ratios:
-        print()
-        print("\n".join(ratios))
+    for extra in (epochs, ratios, memory):
+        if extra:
+            print()
+            print("\n".join(extra))
     if not args.no_save:
         path = save(doc, args.label)
         try:
