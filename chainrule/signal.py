@@ -31,7 +31,7 @@ dimension, (N, L) for 1-D and (N, H, W) for 2-D, filtered by one shared kernel; 
 no batch dimension. Float arrays keep their dtype (two floats: NumPy's promotion), integer and
 bool inputs become float32, and lists follow `cr.tensor` (Python floats → float32).
 
-Everything is built from existing ops (pad, getitem, reshape, conv2d = im2col + linear), so
+Everything is built from existing ops (pad, getitem, reshape, conv2d), so
 gradients with respect to both arguments, and gradients of gradients, come for free.
 """
 

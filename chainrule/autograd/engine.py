@@ -83,7 +83,7 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
     """
     order = topological_order(roots)
     grads: dict[int, Tensor] = {}
-    for r, g in zip(roots, root_grads):
+    for r, g in zip(roots, root_grads, strict=True):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured: dict[int, Tensor] = {}
@@ -111,7 +111,7 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
             if fn is None:
                 continue
             parent_grads = fn.backward(g, t)
-            for p, pg in zip(fn.inputs, parent_grads):
+            for p, pg in zip(fn.inputs, parent_grads, strict=True):
                 if pg is None or not p.requires_grad:
                     continue
                 pg = _conform(pg, p)
@@ -167,7 +167,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("grad: one of the inputs does not require grad")
-    seeds = [_seed(o, g, "grad") for o, g in zip(outs, gos)]
+    seeds = [_seed(o, g, "grad") for o, g in zip(outs, gos, strict=True)]
     if retain_graph is None:
         retain_graph = create_graph
     captured = backpropagate(outs, seeds, retain_graph=retain_graph,

@@ -5,7 +5,7 @@
 - `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
 - `linalg`: matmul
 - `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
-- `conv`: patches (im2col) and its adjoint; conv1d/conv2d built on them and `linear`
+- `conv`: conv2d (im2col + one GEMM) with its input- and weight-gradient ops; patches/unfold
 - `pool`: max and average pooling (1-D, 2-D, adaptive)
 """
 

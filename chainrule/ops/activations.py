@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, empty, memory_order
 from chainrule.ops._helpers import as_operand
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
@@ -14,10 +14,30 @@ class Relu(Function):
     """Rectified linear unit y = max(0, z).   z̄ = ȳ · 1[z > 0]   (0 at z = 0, as in torch)."""
 
     def forward(self, z):
-        return np.maximum(z, 0)
+        if z.dtype.kind != "f":
+            return np.maximum(z, 0)
+        return np.maximum(z, 0, out=empty(z.shape, z.dtype, memory_order(z)))
 
     def backward(self, g, out):
-        return (g * (out.data > 0).astype(g.dtype),)
+        y = out.data
+        return (MaskMul.apply(g, mask=np.greater(y, 0, out=empty(y.shape, np.bool_,
+                                                                   memory_order(y)))),)
+
+
+class MaskMul(Function):
+    """y = x · m for a fixed 0/1 mask m (ReLU's local derivative 1[z > 0]).   x̄ = ȳ · m.
+
+    The same as multiplying by m cast to x's dtype (so NaN · 0 is still NaN), in one pass."""
+
+    mask: np.ndarray
+
+    def forward(self, x):
+        if x.dtype.kind != "f" or x.shape != self.mask.shape:
+            return x * self.mask.astype(x.dtype)
+        return np.multiply(x, self.mask, out=empty(x.shape, x.dtype, memory_order(x)))
+
+    def backward(self, g, out):
+        return (MaskMul.apply(g, mask=self.mask),)
 
 
 class Sigmoid(Function):

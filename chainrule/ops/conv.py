@@ -1,10 +1,22 @@
 """Convolution as the lecture draws it: every output unit looks at a small window (patch) of the
 input through the same weights, so a conv layer is one big matrix multiplication over patches.
 
-`Patches` (im2col) gathers the windows with stride tricks into a (N, OH, OW, C, KH, KW) array;
-its adjoint `PatchesAdjoint` (col2im) adds window gradients back onto the image. They are each
-other's backward, so conv2d = patches → linear → permute inherits first and higher derivatives
-from ops that already exist: W̄ = Σ ȳ ⊗ patch, x̄ = col2im(ȳ W).
+`Conv2d` gathers the windows (im2col) into a (C·KH·KW, OH·OW·N) matrix and multiplies it by the
+weight matrix (O, C·KH·KW). Its backward is two more ops, each other's and `Conv2d`'s adjoints:
+
+    x̄ = `ConvInputGrad`(ȳ, W)   (col2im of Wᵀ ȳ: every input pixel sums the error signals of the
+                                 outputs whose window read it)
+    W̄ = `ConvWeightGrad`(x, ȳ)  (Σ ȳ ⊗ patch, i.e. ȳ · colᵀ)
+    b̄ = Σ ȳ over (N, OH, OW)
+
+Each of the three is linear in each of its inputs, so each one's backward is written with the other
+two and derivatives of any order keep working. Internally images are stored channel first and
+batch last ((C, H, W, N) buffers returned as (N, C, H, W) views): the GEMM output needs no
+transpose, the next layer reads it without a copy, and every im2col row, col2im update and
+pooling window tap is a long contiguous run (W·N entries) instead of a few pixels.
+
+`Patches` (im2col as a (N, OH, OW, KH, KW, C) tensor) and its adjoint `PatchesAdjoint` (col2im)
+remain for `patches`, `unfold` and the locally connected layer.
 """
 
 from __future__ import annotations
@@ -14,10 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, empty
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand
-from chainrule.ops.linalg import linear
 from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
 
@@ -128,6 +139,183 @@ class PatchesAdjoint(Function):
                               dilation=self.dilation, padding=self.padding),)
 
 
+def _conv_out(shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: Pair,
+              padding: Pads) -> Pair:
+    t, b, l, r = padding
+    return (out_size(shape[2], kernel[0], stride[0], dilation[0], t, b),
+            out_size(shape[3], kernel[1], stride[1], dilation[1], l, r))
+
+
+def _channel_rows(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) as its (C, H·W·N) matrix: free when `a` is a view of a (C, H, W, N) buffer."""
+    rows = a.transpose(1, 2, 3, 0)
+    if not rows.flags.c_contiguous:
+        rows = _copy(rows)
+    return rows.reshape(a.shape[1], -1)
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a."""
+    out = empty(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
+#: GEMMs whose small side (rows × inner dim) is at most this run in column blocks of _BLOCK:
+#: OpenBLAS is several times slower on one (6, 25) @ (25, 100 000) product than on 25 blocks
+_SMALL_GEMM, _BLOCK = 256, 4096
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (P, K) @ b (K, M) for a small a and a wide b, into a fresh (P, M) array."""
+    out = empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+    m = b.shape[1]
+    if a.size > _SMALL_GEMM or m <= 2 * _BLOCK:
+        return np.matmul(a, b, out=out)
+    for s in range(0, m, _BLOCK):
+        np.matmul(a, b[:, s:s + _BLOCK], out=out[:, s:s + _BLOCK])
+    return out
+
+
+def _matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (P, M) @ b (Q, M)ᵀ for wide a and b (a sum over M), as (b aᵀ)ᵀ (faster in OpenBLAS)."""
+    m = a.shape[1]
+    if a.shape[0] * b.shape[0] > _SMALL_GEMM or m <= 2 * _BLOCK:
+        return (b @ a.T).T
+    out = b[:, :_BLOCK] @ a[:, :_BLOCK].T
+    for s in range(_BLOCK, m, _BLOCK):
+        out += b[:, s:s + _BLOCK] @ a[:, s:s + _BLOCK].T
+    return out.T
+
+
+def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, padding: Pads
+            ) -> np.ndarray:
+    """col[(c, i, j), (oh, ow, n)] = x_pad[n, c, oh·s + i·d, ow·s + j·d] (C·KH·KW, OH·OW·N).
+
+    The image is read as (C, H, W, N) (batch innermost), so each (c, i, j, oh) row of col is one
+    run of OW·N consecutive entries (stride 1), whatever the channel count.
+    """
+    n, c, h, w = x.shape
+    t, b, l, r = padding
+    out = _conv_out(x.shape, kernel, stride, dilation, padding)
+    xp = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
+    if t or b or l or r or not xp.flags.c_contiguous:
+        xp = empty((c, h + t + b, w + l + r, n), x.dtype)
+        xp[:, :t] = 0
+        xp[:, t + h:] = 0
+        xp[:, t:t + h, :l] = 0
+        xp[:, t:t + h, l + w:] = 0
+        xp[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    (kh, kw), (st, sl), (dh, dw) = kernel, stride, dilation
+    sc, sh, sw, sn = xp.strides
+    col = empty((c, kh, kw, *out, n), x.dtype)
+    np.copyto(col, as_strided(xp, col.shape, (sc, sh * dh, sw * dw, sh * st, sw * sl, sn),
+                              writeable=False))
+    return col.reshape(c * kh * kw, out[0] * out[1] * n)
+
+
+def _col2im(dcol: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair,
+            dilation: Pair, padding: Pads) -> np.ndarray:
+    """The adjoint of `_im2col`: x̄[n, c, h, w] = Σ of dcol over the entries that copied
+    x[n, c, h, w]. Returned as an (N, C, H, W) view of a (C, H, W, N) buffer."""
+    n, c, h, w = shape
+    t, b, l, r = padding
+    out = _conv_out(shape, kernel, stride, dilation, padding)
+    xp = empty((c, h + t + b, w + l + r, n), dcol.dtype)
+    xp.fill(0)
+    taps = dcol.reshape(c, kernel[0], kernel[1], *out, n)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            rows, cols = window_slice(i, j, stride, dilation, out)
+            xp[:, rows, cols] += taps[:, i, j]
+    return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
+
+
+class _ConvOp(Function):
+    stride: Pair
+    dilation: Pair
+    padding: Pads
+
+    def _geometry(self) -> dict[str, Any]:
+        return {"stride": self.stride, "dilation": self.dilation, "padding": self.padding}
+
+
+class Conv2d(_ConvOp):
+    """y[n, o, oh, ow] = b_o + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
+    (groups=1), computed as W (O, C·KH·KW) @ col (C·KH·KW, OH·OW·N).
+
+    x̄ = ConvInputGrad(ȳ, W),   W̄ = ConvWeightGrad(x, ȳ) = ȳ colᵀ,   b̄ = Σ_{n,oh,ow} ȳ.
+    The im2col matrix is kept for W̄, as the patches were before.
+    """
+
+    def forward(self, x, w, b=None):
+        o, kernel = w.shape[0], w.shape[2:]
+        out = _conv_out(x.shape, kernel, self.stride, self.dilation, self.padding)
+        col = _im2col(x, kernel, self.stride, self.dilation, self.padding)
+        y = _matmul(w.reshape(o, -1), col)  # (O, OH·OW·N)
+        if b is not None:
+            y += b[:, None]
+        self.col = col
+        return y.reshape(o, *out, x.shape[0]).transpose(3, 0, 1, 2)
+
+    def backward(self, g, out):
+        x, w = self.inputs[0], self.inputs[1]
+        geo = self._geometry()
+        gx = ConvInputGrad.apply(g, w, shape=x.shape, **geo) if self.needs_grad(0) else None
+        gw = ConvWeightGrad.apply(x, g, kernel=w.shape[2:], col=self.col,
+                                  **geo) if self.needs_grad(1) else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (g.sum(dim=(0, 2, 3)) if self.needs_grad(2) else None)
+
+
+class ConvInputGrad(_ConvOp):
+    """x̄ of a convolution as an op of (ȳ, W): x̄ = col2im(Wᵀ ȳ) (a transposed convolution).
+
+    Bilinear in (ȳ, W); for an upstream error signal H (shaped like x):
+    ȳ̄ = conv2d(H, W),   W̄ = ConvWeightGrad(H, ȳ).
+    """
+
+    shape: tuple[int, int, int, int]
+
+    def forward(self, g, w):
+        o, kernel = w.shape[0], w.shape[2:]
+        dcol = _matmul(w.reshape(o, -1).T, _channel_rows(g))  # (C·KH·KW, OH·OW·N)
+        return _col2im(dcol, self.shape, kernel, self.stride, self.dilation, self.padding)
+
+    def backward(self, h, out):
+        g, w = self.inputs
+        geo = self._geometry()
+        gg = Conv2d.apply(h, w, **geo) if self.needs_grad(0) else None
+        gw = ConvWeightGrad.apply(h, g, kernel=w.shape[2:], **geo) if self.needs_grad(1) else None
+        return gg, gw
+
+
+class ConvWeightGrad(_ConvOp):
+    """W̄ of a convolution as an op of (x, ȳ): W̄[o, c, i, j] = Σ_{n,oh,ow} ȳ[n, o, oh, ow] ·
+    x_pad[n, c, oh·s + i·d, ow·s + j·d] = ȳ colᵀ.
+
+    Bilinear in (x, ȳ); for an upstream error signal H (shaped like W):
+    x̄ = ConvInputGrad(ȳ, H),   ȳ̄ = conv2d(x, H).
+    """
+
+    kernel: Pair
+
+    def forward(self, x, g):
+        col = self.__dict__.pop("col", None)  # the forward's im2col of x, when it is at hand
+        if col is None:
+            col = _im2col(x, self.kernel, self.stride, self.dilation, self.padding)
+        g2 = _channel_rows(g)
+        return _matmul_nt(g2, col).reshape(g2.shape[0], x.shape[1], *self.kernel)
+
+    def backward(self, h, out):
+        x, g = self.inputs
+        geo = self._geometry()
+        gx = ConvInputGrad.apply(g, h, shape=x.shape, **geo) if self.needs_grad(0) else None
+        gg = Conv2d.apply(x, h, **geo) if self.needs_grad(1) else None
+        return gx, gg
+
+
 def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair, op: str) -> Pads:
     """torch's padding argument (int, pair, 'valid', 'same') as (top, bottom, left, right)."""
     if isinstance(padding, str):
@@ -214,7 +402,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise ShapeError(f"conv2d: expected input (N, C, H, W) and weight (O, C/groups, KH, KW), "
                          f"got input {x.shape} and weight {weight.shape}")
     _check_channels(x, weight, bias, groups, "conv2d")
-    n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
     s, d = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if min(s) < 1 or min(d) < 1:
@@ -227,11 +414,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
                          f"kernel {(kh, kw)} with dilation {d}")
 
     def one(xg: Tensor, wg: Tensor, bg: Tensor | None) -> Tensor:
-        p = Patches.apply(xg, kernel=(kh, kw), stride=s, dilation=d, padding=pads)
-        # patches are (N, OH, OW, KH, KW, C): order the weight's inputs the same way
-        w2 = wg.permute(0, 2, 3, 1).reshape(wg.shape[0], -1)
-        y = linear(p.reshape(n, oh, ow, -1), w2, bg)  # (N, OH, OW, O)
-        return y.permute(0, 3, 1, 2)
+        if bg is None:
+            return Conv2d.apply(xg, wg, stride=s, dilation=d, padding=pads)
+        return Conv2d.apply(xg, wg, bg, stride=s, dilation=d, padding=pads)
 
     if groups == 1:
         return one(x, weight, bias)

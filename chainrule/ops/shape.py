@@ -245,8 +245,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> 
     d = norm_axis(dim if axis is None else axis, ts[0].ndim, "cat")
     ref = ts[0].shape
     for t in ts[1:]:
-        if t.ndim != len(ref) or any(x != y for i, (x, y) in enumerate(zip(t.shape, ref))
-                                     if i != d):
+        if t.ndim != len(ref) or any(
+                x != y for i, (x, y) in enumerate(zip(t.shape, ref, strict=True)) if i != d):
             raise ShapeError(f"cat: shapes {[tuple(t.shape) for t in ts]} must match except "
                              f"along dim {d}")
     return Cat.apply(*ts, axis=d)

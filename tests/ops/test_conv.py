@@ -309,7 +309,8 @@ def test_unfold_accepts_unbatched_input_like_torch(torch, rng):
 
 def test_second_derivative_of_a_conv_net_matches_torch(torch, rng):
     """d²/dx² of Σ tanh(conv(tanh(conv(x)))) · v: the conv's backward is itself differentiated
-    (Patches ↔ PatchesAdjoint) through a nonlinearity, so the Hessian-vector product is not 0."""
+    (Conv2d ↔ ConvInputGrad ↔ ConvWeightGrad) through a nonlinearity, so the Hessian-vector
+    product is not 0."""
     x, w1, w2 = (rng.standard_normal(s) for s in ((2, 2, 5, 5), (3, 2, 3, 3), (2, 3, 2, 2)))
     v, u = rng.standard_normal((2, 2, 2, 2)), rng.standard_normal(x.shape)
 

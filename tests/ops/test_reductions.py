@@ -73,7 +73,9 @@ def _var_case(name):
         def np_fn(a):
             return getattr(np, name)(a, axis=_np_axis(axes, a.ndim), ddof=ddof, keepdims=keep)
 
-        return chk.Case(fn, np_fn, [x], rng)
+        # std of two values is |x1 − x2|/√2: piecewise linear, so its exact second derivative is
+        # 0 and both libraries return rounding noise (~1e-10) there; compare on that scale.
+        return chk.Case(fn, np_fn, [x], rng, torch_kw={"atol": 1e-8} if name == "std" else {})
     return build
 
 
