@@ -1,0 +1,55 @@
+"""The buffer cache behind large op outputs: a buffer still referenced is never handed out."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+
+from chainrule.autograd.function import _ArrayCache, empty, memory_order
+
+SHAPE = (64, 1024)  # 256 KiB of float32: above the cache's minimum size
+
+
+def _addr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def test_live_arrays_and_their_views_keep_their_buffer() -> None:
+    cache = _ArrayCache()
+    a = cache.empty(SHAPE, np.float32)
+    view = a[::2]
+    del a
+    b = cache.empty(SHAPE, np.float32)
+    assert _addr(b) != _addr(view)          # the view still holds the first buffer
+    del view, b
+    gc.collect()
+    c = cache.empty(SHAPE, np.float32)
+    d = cache.empty(SHAPE, np.float32)
+    assert _addr(c) != _addr(d)             # two live results never share memory
+    c[...] = 1
+    d[...] = 2
+    assert np.all(c == 1) and np.all(d == 2)
+
+
+def test_idle_buffers_are_reused_and_clear_releases_them() -> None:
+    cache = _ArrayCache()
+    first = _addr(cache.empty(SHAPE, np.float32))
+    assert _addr(cache.empty(SHAPE, np.float32)) == first  # the first result was dropped
+    cache.clear()
+    assert cache._bytes == 0
+
+
+def test_small_and_oversized_requests_bypass_the_cache() -> None:
+    cache = _ArrayCache(limit=1 << 20)
+    small = cache.empty((4, 4), np.float64)
+    big = cache.empty((1 << 20,), np.float32)  # 4 MiB > a quarter of the limit
+    assert small.shape == (4, 4) and big.shape == (1 << 20,)
+    assert cache._bytes == 0
+
+
+def test_empty_can_follow_another_arrays_memory_order() -> None:
+    src = np.empty((2, 3, 4, 5), np.float32).transpose(3, 1, 2, 0)  # a non-C-ordered view
+    order = memory_order(src)
+    out = empty(src.shape, np.float32, order)
+    assert out.shape == src.shape and memory_order(out) == order
