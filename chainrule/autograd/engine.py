@@ -86,6 +86,7 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
     for r, g in zip(roots, root_grads, strict=True):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
     wanted = None if inputs is None else {id(t) for t in inputs}
+    given = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
     captured: dict[int, Tensor] = {}
     with set_grad_enabled(create_graph):
         for i in range(len(order) - 1, -1, -1):
@@ -104,9 +105,13 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
                     t.grad = g
                 else:
                     # g may be shared (Add hands the same ȳ to both parents, the seed may be the
-                    # caller's `gradient`) or a read-only broadcast view (Sum's backward): store
-                    # a private, writable copy so in-place updates of one .grad touch no other.
-                    t.grad = Tensor._make(np.array(g.data, copy=True), False, None)
+                    # caller's `gradient`) or a read-only broadcast view (Sum's backward): then
+                    # store a private copy, so in-place updates of one .grad touch no other.
+                    d = g.data
+                    if id(d) in given or not (d.flags.owndata and d.flags.writeable):
+                        d = d.copy()
+                    given.add(id(d))
+                    t.grad = Tensor._make(d, False, None)
             fn = t.grad_fn
             if fn is None:
                 continue

@@ -154,7 +154,7 @@ class Function:
             raise kind(f"{fn.op_name}: {e} (input shapes {shapes})") from None
         if _state.enabled:
             for t in inputs:
-                if t.requires_grad:
+                if t._requires_grad:
                     fn.inputs = inputs
                     return Tensor._make(out, True, fn)
         return Tensor._make(out, False, None)
