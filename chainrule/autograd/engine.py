@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from chainrule.autograd.grad_mode import set_grad_enabled
+from chainrule.autograd.grad_mode import _state, set_grad_enabled
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
@@ -60,6 +60,9 @@ def sum_to_shape(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if not _state.enabled:  # nothing to record (no create_graph): the same sum in plain NumPy
+        summed = np.add.reduce(grad.data, axis=axes) if axes else grad.data
+        return Tensor._make(summed.reshape(shape), False, None)
     if axes:
         grad = grad.sum(axis=axes)
     return grad.reshape(shape)
