@@ -97,11 +97,15 @@ def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, downloa
     prep = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
     augment = transforms.Compose([transforms.ToTensor(), transforms.RandomShift(shift),
                                   transforms.Normalize(mean, std)]) if shift else prep
-    test_set = load_dataset(dataset, train=False, root=root, download=download)
+    # A fallback is announced once, not once per split.
+    said: list[str] = []
+    test_set = load_dataset(dataset, train=False, root=root, download=download,
+                            log=lambda line: said.append(line) or print(line))
     test = DataLoader(test_set, batch_size=1000, transform=prep)
     if not need_train:
         return None, test
-    train_set = load_dataset(dataset, train=True, root=root, download=download)
+    train_set = load_dataset(dataset, train=True, root=root, download=download,
+                             log=None if said else print)
     if train_limit is not None:
         if train_limit <= 0:
             raise CLIError(f"--train-limit must be positive, got {train_limit}")
@@ -168,7 +172,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     opt = _optimizer(args, model.parameters())
     sched, interval = _scheduler(args.schedule, opt, args.epochs, len(train_loader))
     n_params = sum(p.size for p in model.parameters())
-    print(f"training {args.model} ({n_params:,} parameters) on {args.dataset}: "
+    source = getattr(test_loader.dataset, "name", args.dataset)
+    print(f"training {args.model} ({n_params:,} parameters) on {source}: "
           f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test examples, "
           f"{args.epochs} epochs, {args.optimizer} lr {args.lr} ({args.schedule} schedule), "
           f"batch {args.batch_size}"
