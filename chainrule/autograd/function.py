@@ -124,6 +124,13 @@ def empty(shape: tuple[int, ...], dtype: Any, order: tuple[int, ...] | None = No
     return buf.transpose(inverse)
 
 
+def copy(a: np.ndarray, order: tuple[int, ...] | None = None) -> np.ndarray:
+    """A copy of `a` in a (possibly reused) buffer laid out in `order` (see `empty`)."""
+    out = empty(a.shape, a.dtype, order)
+    np.copyto(out, a)
+    return out
+
+
 def memory_order(a: np.ndarray) -> tuple[int, ...]:
     """a's axes from the largest stride to the smallest: (0, 1, ...) for a C-ordered array."""
     strides = a.strides

@@ -15,8 +15,8 @@ batch last ((C, H, W, N) buffers returned as (N, C, H, W) views): the GEMM outpu
 transpose, the next layer reads it without a copy, and every im2col row, col2im update and
 pooling window tap is a long contiguous run (W·N entries) instead of a few pixels.
 
-`Patches` (im2col as a (N, OH, OW, KH, KW, C) tensor) and its adjoint `PatchesAdjoint` (col2im)
-remain for `patches`, `unfold` and the locally connected layer.
+`Patches` (the same im2col as a (N, OH, OW, C, KH, KW) tensor) and its adjoint `PatchesAdjoint`
+(col2im) serve `patches`, `unfold` and the locally connected layer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from chainrule.autograd.function import Function, empty
+from chainrule.autograd.function import Function, copy, empty
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand
 from chainrule.ops.shape import cat
@@ -62,81 +62,10 @@ def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def pad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """Zero-pad the spatial axes (1, 2) of an (N, H, W, C) array."""
-    t, b, l, r = pads
-    if not (t or b or l or r):
-        return x
-    out = np.zeros((x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r, x.shape[3]), x.dtype)
-    out[:, t:t + x.shape[1], l:l + x.shape[2]] = x
-    return out
-
-
 def window_slice(i: int, j: int, s: Pair, d: Pair, out: Pair) -> tuple[slice, slice]:
     """The positions in the padded image that kernel tap (i, j) reads for all outputs."""
     return (slice(i * d[0], i * d[0] + s[0] * (out[0] - 1) + 1, s[0]),
             slice(j * d[1], j * d[1] + s[1] * (out[1] - 1) + 1, s[1]))
-
-
-class Patches(Function):
-    """im2col: y[n, oh, ow, i, j, c] = x_pad[n, c, oh·s + i·d, ow·s + j·d].
-
-    Channels last inside each patch, so the copy reads runs of contiguous channels and the
-    matching weight layout is (O, KH·KW·C). x̄ = col2im(ȳ): each input pixel gets the sum of the
-    error signals of every patch entry that copied it (its children), which is `PatchesAdjoint`.
-    """
-
-    kernel: Pair
-    stride: Pair
-    dilation: Pair
-    padding: Pads
-
-    def forward(self, x):
-        t, b, l, r = self.padding
-        self.out = (out_size(x.shape[2], self.kernel[0], self.stride[0], self.dilation[0], t, b),
-                    out_size(x.shape[3], self.kernel[1], self.stride[1], self.dilation[1], l, r))
-        xp = pad_nhwc(x.transpose(0, 2, 3, 1), self.padding)
-        sn, sh, sw, sc = xp.strides
-        (kh, kw), (st, sl), (dh, dw) = self.kernel, self.stride, self.dilation
-        win = as_strided(xp, (xp.shape[0], *self.out, kh, kw, xp.shape[3]),
-                         (sn, sh * st, sw * sl, sh * dh, sw * dw, sc), writeable=False)
-        return np.ascontiguousarray(win)
-
-    def backward(self, g, out):
-        return (PatchesAdjoint.apply(g, shape=self.inputs[0].shape, kernel=self.kernel,
-                                     stride=self.stride, dilation=self.dilation,
-                                     padding=self.padding),)
-
-
-class PatchesAdjoint(Function):
-    """col2im: x[n, c, h, w] = Σ of g over the patch entries that read pixel (h, w).
-
-    ḡ = patches(x̄) (the adjoint of a sum of copies is the copies). Accumulates in a
-    channels-last buffer and returns it as an (N, C, H, W) view.
-    """
-
-    shape: tuple[int, int, int, int]
-    kernel: Pair
-    stride: Pair
-    dilation: Pair
-    padding: Pads
-
-    def forward(self, g):
-        n, c, h, w = self.shape
-        t, b, l, r = self.padding
-        out = g.shape[1:3]
-        xp = np.zeros((n, h + t + b, w + l + r, c), g.dtype)
-        # one transposing copy makes every tap's block contiguous: 3x faster adds below
-        taps = np.ascontiguousarray(g.transpose(3, 4, 0, 1, 2, 5))  # (KH, KW, N, OH, OW, C)
-        for i in range(self.kernel[0]):
-            for j in range(self.kernel[1]):
-                rows, cols = window_slice(i, j, self.stride, self.dilation, out)
-                xp[:, rows, cols, :] += taps[i, j]
-        return xp[:, t:t + h, l:l + w, :].transpose(0, 3, 1, 2)
-
-    def backward(self, gg, out):
-        return (Patches.apply(gg, kernel=self.kernel, stride=self.stride,
-                              dilation=self.dilation, padding=self.padding),)
 
 
 def _conv_out(shape: tuple[int, ...], kernel: Pair, stride: Pair, dilation: Pair,
@@ -150,15 +79,8 @@ def _channel_rows(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) as its (C, H·W·N) matrix: free when `a` is a view of a (C, H, W, N) buffer."""
     rows = a.transpose(1, 2, 3, 0)
     if not rows.flags.c_contiguous:
-        rows = _copy(rows)
+        rows = copy(rows)
     return rows.reshape(a.shape[1], -1)
-
-
-def _copy(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of a."""
-    out = empty(a.shape, a.dtype)
-    np.copyto(out, a)
-    return out
 
 
 #: GEMMs whose small side (rows × inner dim) is at most this run in column blocks of _BLOCK:
@@ -229,6 +151,54 @@ def _col2im(dcol: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair
             rows, cols = window_slice(i, j, stride, dilation, out)
             xp[:, rows, cols] += taps[:, i, j]
     return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
+
+
+class Patches(Function):
+    """im2col as a tensor: y[n, oh, ow, c, i, j] = x_pad[n, c, oh·s + i·d, ow·s + j·d].
+
+    x̄ = col2im(ȳ): each input pixel gets the sum of the error signals of every patch entry that
+    copied it (its children), which is `PatchesAdjoint`. Same kernels as `Conv2d`, in the
+    (N, OH, OW, C, KH, KW) layout that `unfold` and the locally connected layer index.
+    """
+
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    padding: Pads
+
+    def forward(self, x):
+        col = _im2col(x, self.kernel, self.stride, self.dilation, self.padding)
+        c, (kh, kw), n = x.shape[1], self.kernel, x.shape[0]
+        out = _conv_out(x.shape, self.kernel, self.stride, self.dilation, self.padding)
+        return np.ascontiguousarray(
+            col.reshape(c, kh, kw, *out, n).transpose(5, 3, 4, 0, 1, 2))
+
+    def backward(self, g, out):
+        return (PatchesAdjoint.apply(g, shape=self.inputs[0].shape, kernel=self.kernel,
+                                     stride=self.stride, dilation=self.dilation,
+                                     padding=self.padding),)
+
+
+class PatchesAdjoint(Function):
+    """col2im: x[n, c, h, w] = Σ of g over the patch entries that read pixel (h, w).
+
+    ḡ = patches(x̄) (the adjoint of a sum of copies is the copies).
+    """
+
+    shape: tuple[int, int, int, int]
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    padding: Pads
+
+    def forward(self, g):
+        dcol = np.ascontiguousarray(g.transpose(3, 4, 5, 1, 2, 0)).reshape(
+            g.shape[3] * g.shape[4] * g.shape[5], -1)
+        return _col2im(dcol, self.shape, self.kernel, self.stride, self.dilation, self.padding)
+
+    def backward(self, gg, out):
+        return (Patches.apply(gg, kernel=self.kernel, stride=self.stride,
+                              dilation=self.dilation, padding=self.padding),)
 
 
 class _ConvOp(Function):
@@ -357,9 +327,8 @@ def _windows_of(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation
 def patches(x: Tensor, kernel_size: Any, stride: Any = 1, padding: Any = 0,
             dilation: Any = 1) -> Tensor:
     """Every (C, KH, KW) window of x (N, C, H, W), as a (N, OH, OW, C, KH, KW) tensor."""
-    p = _windows_of(as_operand(x, op="patches"), kernel_size, stride, padding, dilation,
-                    "patches")
-    return p.permute(0, 1, 2, 5, 3, 4)
+    return _windows_of(as_operand(x, op="patches"), kernel_size, stride, padding, dilation,
+                       "patches")
 
 
 def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
@@ -369,7 +338,7 @@ def unfold(x: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, str
     x = as_operand(x, op="unfold")
     if x.ndim == 3:
         return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
-    p = _windows_of(x, kernel_size, stride, padding, dilation, "unfold").permute(0, 1, 2, 5, 3, 4)
+    p = _windows_of(x, kernel_size, stride, padding, dilation, "unfold")
     n, oh, ow = p.shape[:3]
     return p.reshape(n, oh * ow, -1).permute(0, 2, 1)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd.function import Function, empty, memory_order
+from chainrule.autograd.function import Function, copy, empty, memory_order
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand
 from chainrule.ops.conv import Pair, pad2d, pair, window_slice
@@ -99,8 +99,7 @@ class MaxPool2d(_Pool):
         for _, (rows, cols) in self._taps():
             v = xp[:, :, rows, cols]
             if best is None:
-                best = empty(v.shape, v.dtype, memory_order(v))
-                np.copyto(best, v)
+                best = copy(v, memory_order(v))
             else:
                 np.maximum(best, v, out=best)  # NaN wins
         return best
@@ -115,8 +114,7 @@ class MaxPool2d(_Pool):
         for v in taps:
             hit = np.equal(v, best, out=empty(best.shape, np.bool_, order))
             if taken is None:
-                taken = empty(best.shape, np.bool_, order)
-                np.copyto(taken, hit)
+                taken = copy(hit, order)
             else:
                 np.greater(hit, taken, out=hit)  # hit and not taken
                 taken |= hit
@@ -147,9 +145,7 @@ class MaxPoolScatter(_Pool):
     def forward(self, g):
         order = memory_order(self.hits[0])
         if memory_order(g) != order:  # one transposing copy here instead of one in every tap
-            aligned = empty(g.shape, g.dtype, order)
-            np.copyto(aligned, g)
-            g = aligned
+            g = copy(g, order)
         return self._scatter(g, self.shape, lambda k, g: _select(self.hits[k], g), self.layout)
 
     def backward(self, gg, out):
