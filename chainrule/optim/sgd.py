@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd.function import empty, memory_order
 from chainrule.optim.optimizer import Optimizer, ParamsT
 
 
@@ -49,10 +50,13 @@ class SGD(Optimizer):
                 continue
             param = p.data
             grad = self._grad(p)
+            # Every step rewrites the same few arrays: scratch space comes from the buffer cache
+            # and updates run in place, so a step allocates no fresh memory (no page faults).
+            tmp = empty(param.shape, param.dtype, memory_order(param))
             if group["maximize"]:
                 grad = -grad
             if weight_decay != 0:
-                grad = grad + weight_decay * param
+                grad = np.add(grad, np.multiply(param, weight_decay, out=tmp), out=tmp)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
@@ -61,6 +65,6 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = buf
                 else:
                     buf *= momentum
-                    buf += (1 - dampening) * grad
+                    buf += grad if dampening == 0 else (1 - dampening) * grad
                 grad = grad + momentum * buf if group["nesterov"] else buf
-            param -= lr * grad
+            param -= np.multiply(grad, lr, out=tmp)
