@@ -39,3 +39,16 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def jit_mode(request):
+    """Run the test twice: NumPy only, and with chainrule.jit's compiled kernels (skipped with
+    the reason when numba is not installed). Yields the mode's name."""
+    from chainrule import jit
+
+    if request.param == "numba" and not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    old = jit.set_enabled(request.param == "numba")
+    yield request.param
+    jit.set_enabled(old)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import jit
 from chainrule.autograd.function import empty, memory_order
 from chainrule.optim.optimizer import Optimizer, ParamsT
 
@@ -52,6 +53,10 @@ class SGD(Optimizer):
             grad = self._grad(p)
             # Every step rewrites the same few arrays: scratch space comes from the buffer cache
             # and updates run in place, so a step allocates no fresh memory (no page faults).
+            if (momentum != 0 and not group["maximize"] and not group["nesterov"]
+                    and dampening == 0 and self._fused(p, param, grad, lr, momentum,
+                                                       weight_decay)):
+                continue
             tmp = empty(param.shape, param.dtype, memory_order(param))
             if group["maximize"]:
                 grad = -grad
@@ -68,3 +73,31 @@ class SGD(Optimizer):
                     buf += grad if dampening == 0 else (1 - dampening) * grad
                 grad = grad + momentum * buf if group["nesterov"] else buf
             param -= np.multiply(grad, lr, out=tmp)
+
+    def _fused(self, p: Any, param: np.ndarray, grad: np.ndarray, lr: float, momentum: float,
+               weight_decay: float) -> bool:
+        """The common update (momentum, maybe weight decay) as one compiled pass over the
+        arrays, when numba is in use; False if this parameter takes the NumPy path."""
+        buf = self.state[p].get("momentum_buffer")
+        if (not jit.enabled() or buf is None or param.dtype.kind != "f"
+                or not (param.flags.c_contiguous and grad.flags.c_contiguous
+                        and buf.flags.c_contiguous and buf.dtype == param.dtype)):
+            return False
+        f = param.dtype.type
+        _momentum_step(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), f(lr),
+                       f(momentum), f(weight_decay))
+        return True
+
+
+@jit.kernel
+def _momentum_step(param, grad, buf, lr, momentum, weight_decay):
+    """θ ← θ − γ b with b ← μ b + (g + λ θ) in one pass (flat arrays), in the NumPy path's order
+    of operations, so both paths give identical results."""
+    for i in range(param.size):
+        g = grad[i]
+        if weight_decay != 0:
+            g = g + param[i] * weight_decay
+        b = buf[i] * momentum + g
+        buf[i] = b
+        param[i] = param[i] - b * lr
+

@@ -87,7 +87,7 @@ def _compare(torch, name: str, groups_kw: list[dict], kw: dict, dtype, steps: in
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize(("name", "kw"), CASES, ids=[f"{n}-{c}" for n, c in CASES])
-def test_matches_torch(torch, name, kw, dtype):
+def test_matches_torch(torch, name, kw, dtype, jit_mode):
     opt, topt = _compare(torch, name, [{}], kw, dtype)
     # Same state entries as torch, with the same values and dtypes.
     ours, theirs = opt.state_dict()["state"], topt.state_dict()["state"]
@@ -186,3 +186,32 @@ def test_mlp_training_matches_torch(torch, name, kw):
         for p, tp in zip(ps, tps, strict=True):
             np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12,
                                        err_msg=f"step {step}")
+
+
+@pytest.mark.parametrize("kw", CONFIGS["SGD"] + [dict(lr=0.1, momentum=0.9, weight_decay=5e-4)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_sgd_compiled_kernel_equals_numpy_path(kw, dtype):
+    """chainrule.jit's one-pass SGD update gives bit-identical weights and buffers."""
+    from chainrule import jit
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+
+    def run(compiled: bool) -> list[np.ndarray]:
+        old = jit.set_enabled(compiled)
+        try:
+            rng = np.random.default_rng(1)
+            ps = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+                  for s in [(64, 33), (7,), ()]]
+            opt = optim.SGD(ps, **kw)
+            for t in range(4):
+                for i, p in enumerate(ps):
+                    p.grad = cr.tensor(_grad(p.data, t, i))
+                opt.step()
+            bufs = [s.get("momentum_buffer") for s in opt.state.values()]
+            return [p.data for p in ps] + [b for b in bufs if b is not None]
+        finally:
+            jit.set_enabled(old)
+
+    for a, b in zip(run(True), run(False), strict=True):
+        np.testing.assert_array_equal(a, b)
