@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import jit
 from chainrule.autograd.function import Function, copy, empty, memory_order
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand
@@ -91,9 +92,23 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 class MaxPool2d(_Pool):
     """y = max over the window.   x̄ = ȳ routed to the window's first maximum in row-major order
-    (PyTorch's choice among ties), 0 to the other entries. A NaN counts as the maximum."""
+    (PyTorch's choice among ties), 0 to the other entries. A NaN counts as the maximum (the
+    window's last NaN receives ȳ, as in torch).
+
+    Backward needs, per output, which kernel tap k = i·KW + j held the maximum (`index`, uint8).
+    The compiled path records it in the forward pass at almost no cost; the NumPy path finds it
+    from x and y when backward runs.
+    """
 
     def forward(self, x):
+        if jit.enabled():  # outputs in (C, H, W, N) buffers, the layout conv layers produce
+            n, c = x.shape[:2]
+            best = empty((c, *self.out, n), x.dtype)
+            index = empty((c, *self.out, n), _index_dtype(self.kernel))
+            _max_pool_kernel(x.transpose(1, 2, 3, 0), best, index, *self.kernel, *self.stride,
+                             *self.padding)
+            self.index = index.transpose(3, 0, 1, 2)
+            return best.transpose(3, 0, 1, 2)
         xp = self._padded(x, -np.inf)
         best = None
         for _, (rows, cols) in self._taps():
@@ -104,72 +119,143 @@ class MaxPool2d(_Pool):
                 np.maximum(best, v, out=best)  # NaN wins
         return best
 
-    def hits(self, x: np.ndarray, best: np.ndarray) -> list[np.ndarray]:
-        """For each tap k, where it is its window's first maximum (row-major), or, in a window
-        holding a NaN, its last NaN (as torch)."""
+    def argmax_taps(self, x: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """For each output, the tap holding its window's first maximum (row-major), or, in a
+        window holding a NaN, its last NaN (as torch)."""
         xp = self._padded(x, -np.inf)
         taps = [xp[:, :, rows, cols] for _, (rows, cols) in self._taps()]
         order = memory_order(best)
-        hits, taken = [], None
-        for v in taps:
-            hit = np.equal(v, best, out=empty(best.shape, np.bool_, order))
+        index = empty(best.shape, _index_dtype(self.kernel), order)
+        index.fill(0)
+        hit, taken = empty(best.shape, np.bool_, order), None
+        for k, v in enumerate(taps):
+            np.equal(v, best, out=hit)
             if taken is None:
                 taken = copy(hit, order)
-            else:
-                np.greater(hit, taken, out=hit)  # hit and not taken
-                taken |= hit
-            hits.append(hit)
+                continue
+            np.greater(hit, taken, out=hit)  # hit and not taken
+            taken |= hit
+            np.copyto(index, k, where=hit)
         if best.size and np.isnan(best.max()):  # max propagates NaN: one pass, no array
             nan = np.isnan(best)
             for k in range(len(taps) - 1, -1, -1):
                 last = nan & np.isnan(taps[k])
                 nan &= ~last
-                hits[k] |= last
-        return hits
+                np.copyto(index, k, where=last)
+        return index
 
     def backward(self, g, out):
         x = self.inputs[0].data
-        return (MaxPoolScatter.apply(g, shape=x.shape, hits=self.hits(x, out.data),
-                                     layout=memory_order(x), kernel=self.kernel, stride=self.stride,
+        index = self.__dict__.get("index")
+        if index is None:
+            index = self.argmax_taps(x, out.data)
+        return (MaxPoolScatter.apply(g, shape=x.shape, index=index, layout=memory_order(x),
+                                     kernel=self.kernel, stride=self.stride,
                                      padding=self.padding, out=self.out),)
 
 
 class MaxPoolScatter(_Pool):
-    """x̄ = ȳ placed at each window's recorded argmax (max pooling's backward).
+    """x̄ = ȳ placed at each window's argmax tap `index` (max pooling's backward).
     Its own backward picks ḡ at those positions again (`MaxPoolGather`)."""
 
     shape: tuple[int, ...]
-    hits: list[np.ndarray]
+    index: np.ndarray
     layout: tuple[int, ...] | None
 
     def forward(self, g):
-        order = memory_order(self.hits[0])
+        if jit.enabled():
+            n, c, h, w = self.shape
+            dx = empty((c, h, w, n), g.dtype)
+            _max_pool_scatter_kernel(g.transpose(1, 2, 3, 0), self.index.transpose(1, 2, 3, 0),
+                                     dx, *self.kernel, *self.stride, *self.padding,
+                                     self._tiles(self.shape))
+            return dx.transpose(3, 0, 1, 2)
+        order = memory_order(self.index)
         if memory_order(g) != order:  # one transposing copy here instead of one in every tap
             g = copy(g, order)
-        return self._scatter(g, self.shape, lambda k, g: _select(self.hits[k], g), self.layout)
+        hit = empty(g.shape, np.bool_, order)
+        return self._scatter(g, self.shape,
+                             lambda k, g: _select(np.equal(self.index, k, out=hit), g),
+                             self.layout)
 
     def backward(self, gg, out):
-        return (MaxPoolGather.apply(gg, hits=self.hits, kernel=self.kernel,
+        return (MaxPoolGather.apply(gg, index=self.index, kernel=self.kernel,
                                     stride=self.stride, padding=self.padding, out=self.out),)
 
 
 class MaxPoolGather(_Pool):
-    """y = x at each window's recorded argmax (the adjoint of `MaxPoolScatter`)."""
+    """y = x at each window's argmax tap `index` (the adjoint of `MaxPoolScatter`)."""
 
-    hits: list[np.ndarray]
+    index: np.ndarray
 
     def forward(self, x):
         xp = self._padded(x, 0)
-        y = np.zeros(self.hits[0].shape, x.dtype)
+        y = np.zeros(self.index.shape, x.dtype)
         for k, (rows, cols) in self._taps():
-            np.copyto(y, xp[:, :, rows, cols], where=self.hits[k])
+            np.copyto(y, xp[:, :, rows, cols], where=self.index == k)
         return y
 
     def backward(self, g, out):
         x = self.inputs[0].data
-        return (MaxPoolScatter.apply(g, shape=x.shape, hits=self.hits, layout=memory_order(x),
-                                     kernel=self.kernel, stride=self.stride,
-                                     padding=self.padding, out=self.out),)
+        return (MaxPoolScatter.apply(g, shape=x.shape, index=self.index,
+                                     layout=memory_order(x), kernel=self.kernel,
+                                     stride=self.stride, padding=self.padding, out=self.out),)
+
+
+def _index_dtype(kernel: Pair) -> type:
+    return np.uint8 if kernel[0] * kernel[1] <= 256 else np.uint32
+
+
+@jit.kernel
+def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
+    """best[c, oh, ow, n] = max over the window and index = its tap: the first maximum in
+    row-major order, or the last NaN. Arrays indexed (C, H, W, N), so the innermost loop runs
+    along memory; taps in the padding read as −∞."""
+    c_, h_, w_, n_ = x.shape
+    for c in range(c_):
+        for oh in range(best.shape[1]):
+            for ow in range(best.shape[2]):
+                for n in range(n_):
+                    best[c, oh, ow, n] = -np.inf
+                    index[c, oh, ow, n] = 0
+                for i in range(kh):
+                    r = oh * sh + i - ph
+                    for j in range(kw):
+                        q = ow * sw + j - pw
+                        if r < 0 or r >= h_ or q < 0 or q >= w_:
+                            continue
+                        k = i * kw + j
+                        for n in range(n_):
+                            v = x[c, r, q, n]
+                            if k == 0 or v > best[c, oh, ow, n] or v != v:
+                                best[c, oh, ow, n] = v
+                                index[c, oh, ow, n] = k
+
+
+@jit.kernel
+def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):
+    """dx[c, h, w, n] = Σ of g over the windows whose argmax tap reads (h, w) (arrays indexed
+    (C, H, W, N)). When the windows tile the input every entry is written exactly once, so
+    there is no zero fill. `+ 0.0` turns −0.0 into 0.0, as 0 + v does in the NumPy path."""
+    h_, w_ = dx.shape[1], dx.shape[2]
+    if not tiles:
+        dx[...] = 0
+    for c in range(dx.shape[0]):
+        for oh in range(g.shape[1]):
+            for ow in range(g.shape[2]):
+                for i in range(kh):
+                    r = oh * sh + i - ph
+                    for j in range(kw):
+                        q = ow * sw + j - pw
+                        if r < 0 or r >= h_ or q < 0 or q >= w_:
+                            continue
+                        k = i * kw + j
+                        for n in range(dx.shape[3]):
+                            hit = index[c, oh, ow, n] == k
+                            if tiles:
+                                dx[c, r, q, n] = g[c, oh, ow, n] + 0.0 if hit else 0.0
+                            elif hit:
+                                dx[c, r, q, n] += g[c, oh, ow, n]
 
 
 def _avg_divisor(n: int, k: int, s: int, p: int, out: int, include_pad: bool) -> np.ndarray:

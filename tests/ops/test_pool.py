@@ -23,6 +23,9 @@ from hypothesis import strategies as st
 import chainrule as cr
 
 
+# every test runs on the NumPy path and on the compiled kernels (chainrule.jit)
+pytestmark = pytest.mark.usefixtures("jit_mode")
+
 
 # ----------------------------------------------------------------- NumPy references
 def _pool_out(n, k, s, p, ceil_mode):
