@@ -20,7 +20,9 @@ import chainrule as cr
 F32_TOL = {"rtol": 1e-4, "atol": 1e-5}
 
 # torch's note that 'same' with an even kernel pads a copy of the input: expected, not a problem
-pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+# every test runs on the NumPy path and on the compiled kernels (chainrule.jit)
+pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning"),
+              pytest.mark.usefixtures("jit_mode")]
 
 
 
