@@ -16,6 +16,7 @@ from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ..
     softplus, step, tanh, unfold, where,
 )
 from chainrule.ops.conv import conv_padding, pair
+from chainrule.ops.reductions import SoftmaxCrossEntropy
 from chainrule.tensor import Tensor, default_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -186,10 +187,19 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    logp = log_softmax(input, dim=class_dim)
     n_classes = input.shape[class_dim]
     tgt = _tensor(target)
     w = None if weight is None else _tensor(weight)
+    if (w is None and label_smoothing == 0 and isinstance(input, Tensor) and input.ndim == 2
+            and reduction in ("mean", "sum") and tgt.dtype.kind in "iu"
+            and tgt.shape == (input.shape[0],)):  # the common case as one fused node
+        t = tgt.data
+        valid = t != ignore_index
+        if np.all((t[valid] >= 0) & (t[valid] < n_classes)):  # else nll_loss names the error
+            return SoftmaxCrossEntropy.apply(input, target=np.where(valid, t, 0),
+                                             weight=valid.astype(input.dtype),
+                                             mean=reduction == "mean")
+    logp = log_softmax(input, dim=class_dim)
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
     if tgt.dtype.kind == "f":  # class probabilities

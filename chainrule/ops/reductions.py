@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import _state as _grad_mode
 from chainrule.ops._helpers import as_operand, norm_axes, norm_axis, resolve_dim
 from chainrule.ops.elementwise import exp, maximum, minimum, sqrt
 from chainrule.tensor import Tensor
@@ -144,11 +145,51 @@ class LogSoftmax(Function):
     axis: int
 
     def forward(self, z):
-        shifted = z - np.max(z, axis=self.axis, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
+        return _log_softmax(z, self.axis)
 
     def backward(self, g, out):
         return (g - exp(out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class SoftmaxCrossEntropy(Function):
+    """L = Σ_i w_i · (−log softmax(z_i)[t_i]) / D for logits z (N, C) and class indices t:
+    log_softmax followed by the negative log-likelihood, fused into one node.
+
+    z̄_i = ȳ · w_i / D · (softmax(z_i) − onehot(t_i)).   w_i is 0 for ignored targets and 1
+    otherwise; D is the number of counted targets ('mean') or 1 ('sum'). The same numbers as
+    `nll_loss(log_softmax(z), t)`, without the five intermediate graph nodes.
+    """
+
+    target: np.ndarray  # safe class indices (ignored ones replaced by 0)
+    weight: np.ndarray  # w_i as z's dtype
+    mean: bool
+
+    def forward(self, z):
+        logp = _log_softmax(z, 1)
+        picked = logp[np.arange(z.shape[0]), self.target]
+        total = (-picked * self.weight).sum()
+        self.logp = logp
+        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN
+            return total / self.weight.sum() if self.mean else total
+
+    def backward(self, g, out):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = self.weight / (self.weight.sum() if self.mean else 1)
+        rows = np.arange(self.target.size)
+        if not _grad_mode.enabled:  # a plain backward: one array expression, no graph
+            d = np.exp(self.logp)
+            d[rows, self.target] -= 1
+            d *= scale[:, None] * g.data
+            return (Tensor(d),)
+        onehot = np.zeros(self.logp.shape, self.logp.dtype)
+        onehot[rows, self.target] = 1
+        p = exp(log_softmax(self.inputs[0], dim=1))
+        return ((p - onehot) * (scale[:, None] * g),)
 
 
 # ----------------------------------------------------------------- functional forms

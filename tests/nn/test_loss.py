@@ -324,3 +324,57 @@ def test_log_softmax_then_nll_equals_cross_entropy():
     a = nn.NLLLoss()(nn.LogSoftmax(dim=1)(x), t)
     b = nn.CrossEntropyLoss()(x, t)
     assert a.item() == pytest.approx(b.item(), rel=1e-6)
+
+
+# --------------------------------------------- the fused softmax cross-entropy node
+def _fused_and_composite(x_np, t_np, reduction, ignore_index=-100):
+    from chainrule.nn import functional as F
+
+    x1 = cr.tensor(x_np, requires_grad=True)
+    fused = F.cross_entropy(x1, cr.tensor(t_np), ignore_index=ignore_index, reduction=reduction)
+    x2 = cr.tensor(x_np, requires_grad=True)
+    composite = F.nll_loss(F.log_softmax(x2, dim=1), cr.tensor(t_np), ignore_index=ignore_index,
+                           reduction=reduction)
+    return x1, fused, x2, composite
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_cross_entropy_is_one_node_equal_to_log_softmax_then_nll(rng, reduction, dtype):
+    x_np = rng.standard_normal((9, 5)).astype(dtype)
+    t_np = rng.integers(0, 5, 9)
+    t_np[[2, 7]] = -100  # ignored
+    x1, fused, x2, composite = _fused_and_composite(x_np, t_np, reduction)
+    assert type(fused.grad_fn).__name__ == "SoftmaxCrossEntropy"
+    assert fused.dtype == dtype
+    np.testing.assert_allclose(fused.data, composite.data, rtol=1e-6 if dtype == np.float32
+                               else 1e-14)
+    fused.backward()
+    composite.backward()
+    np.testing.assert_allclose(x1.grad.data, x2.grad.data, rtol=1e-6, atol=1e-7)
+    assert np.all(x1.grad.data[[2, 7]] == 0)
+
+
+def test_fused_cross_entropy_gradcheck_and_second_derivative_match_torch(torch, rng):
+    x_np = rng.standard_normal((6, 4))
+    t_np = np.array([0, 3, -1, 2, 1, 3])
+    assert cr.gradcheck(lambda x: nn.functional.cross_entropy(x, cr.tensor(t_np),
+                                                              ignore_index=-1),
+                        (cr.tensor(x_np, requires_grad=True),))
+    v_np = rng.standard_normal((6, 4))
+    x = cr.tensor(x_np, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, cr.tensor(t_np), ignore_index=-1)
+    (gx,) = cr.autograd.grad(loss, x, create_graph=True)
+    (hv,) = cr.autograd.grad((gx * cr.tensor(v_np)).sum(), x)
+    tx = torch.tensor(x_np, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tx, torch.from_numpy(t_np), ignore_index=-1)
+    (tgx,) = torch.autograd.grad(tl, tx, create_graph=True)
+    (thv,) = torch.autograd.grad((tgx * torch.from_numpy(v_np)).sum(), tx)
+    np.testing.assert_allclose(gx.data, tgx.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_fused_cross_entropy_with_every_target_ignored_is_nan_like_torch():
+    x_np = np.ones((3, 4))
+    _, fused, _, composite = _fused_and_composite(x_np, np.full(3, -100), "mean")
+    assert np.isnan(fused.item()) and np.isnan(composite.item())
