@@ -137,6 +137,13 @@ def memory_order(a: np.ndarray) -> tuple[int, ...]:
     return tuple(sorted(range(a.ndim), key=lambda i: -abs(strides[i])))
 
 
+def flat(a: np.ndarray) -> np.ndarray | None:
+    """a's entries as a 1-D view in memory order, or None when a is not one dense block.
+    Two arrays with the same shape and `memory_order` give views that pair up entry by entry."""
+    t = a.transpose(memory_order(a))
+    return t.reshape(-1) if t.flags.c_contiguous else None
+
+
 class Function:
     """Base class of every differentiable op; an instance is a graph node (a tensor's grad_fn)."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function, empty, memory_order
+from chainrule import jit
+from chainrule.autograd.function import Function, empty, flat, memory_order
 from chainrule.ops._helpers import as_operand
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
@@ -19,25 +20,44 @@ class Relu(Function):
         return np.maximum(z, 0, out=empty(z.shape, z.dtype, memory_order(z)))
 
     def backward(self, g, out):
-        y = out.data
-        return (MaskMul.apply(g, mask=np.greater(y, 0, out=empty(y.shape, np.bool_,
-                                                                   memory_order(y)))),)
+        return (MaskMul.apply(g, mask=out.data),)
 
 
 class MaskMul(Function):
-    """y = x · m for a fixed 0/1 mask m (ReLU's local derivative 1[z > 0]).   x̄ = ȳ · m.
+    """y = x · 1[m > 0] for a fixed array m (ReLU passes its output y: 1[y > 0] = 1[z > 0],
+    its local derivative).   x̄ = ȳ · 1[m > 0].
 
-    The same as multiplying by m cast to x's dtype (so NaN · 0 is still NaN), in one pass."""
+    The same as multiplying by 1[m > 0] cast to x's dtype (so NaN · 0 is still NaN); the
+    compiled path does it in one pass without forming the 0/1 array.
+    """
 
     mask: np.ndarray
 
     def forward(self, x):
-        if x.dtype.kind != "f" or x.shape != self.mask.shape:
-            return x * self.mask.astype(x.dtype)
-        return np.multiply(x, self.mask, out=empty(x.shape, x.dtype, memory_order(x)))
+        m = self.mask
+        if x.dtype.kind != "f" or x.shape != m.shape:
+            return x * (m > 0).astype(x.dtype)
+        order = memory_order(x)
+        out = empty(x.shape, x.dtype, order)
+        if jit.enabled() and memory_order(m) == order:
+            xs, ms, os_ = flat(x), flat(m), flat(out)
+            if xs is not None and ms is not None and os_ is not None:
+                _mask_mul_kernel(xs, ms, os_, x.dtype.type(0))
+                return out
+        gate = m if m.dtype == np.bool_ else np.greater(m, 0, out=empty(m.shape, np.bool_,
+                                                                          memory_order(m)))
+        return np.multiply(x, gate, out=out)
 
     def backward(self, g, out):
         return (MaskMul.apply(g, mask=self.mask),)
+
+
+@jit.kernel
+def _mask_mul_kernel(x, m, out, zero):
+    """out = x · 1[m > 0] on flat arrays: x, or x · 0 (−0.0 for negative x, NaN for NaN or ±∞),
+    exactly as NumPy multiplies by a bool."""
+    for i in range(x.size):
+        out[i] = x[i] if m[i] > 0 else x[i] * zero
 
 
 class Sigmoid(Function):

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 
+# every test runs on the NumPy path and on the compiled kernels (chainrule.jit)
+pytestmark = pytest.mark.usefixtures("jit_mode")
+
 
 def _np_sigmoid(z):
     return 1 / (1 + np.exp(-z))
@@ -178,3 +181,16 @@ def test_sigmoid_values_and_symmetry():
 def test_activation_of_non_tensor_input_names_the_op(name):
     with pytest.raises(TypeError, match=rf"^{name}: unsupported operand of type str"):
         getattr(cr, name)("z")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")
+def test_relu_backward_passes_nan_and_signed_zeros_like_numpy():
+    """ȳ · 1[z > 0] as a multiplication: NaN/∞ upstream signals through blocked units give NaN,
+    and −0.0 / +0.0 come out as NumPy's x · 0 gives them, on both paths."""
+    z = cr.tensor(np.array([[1.0, -1.0, 0.0, 2.0, -3.0, 4.0]] * 300, np.float32),
+                  requires_grad=True)
+    g = np.array([[np.nan, np.nan, np.inf, -2.0, -5.0, -0.0]] * 300, np.float32)
+    cr.relu(z).backward(cr.tensor(g))
+    expected = g * (z.data > 0)
+    np.testing.assert_array_equal(z.grad.data, expected)
+    assert np.array_equal(np.signbit(z.grad.data), np.signbit(expected))
