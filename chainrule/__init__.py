@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4.])
 """
 
-from chainrule import autograd, data, nn, ops, optim, signal
+from chainrule import autograd, data, jit, nn, ops, optim, signal
 from chainrule._dtypes import (
     bool_, double, float16, float32, float64, half, int8, int16, int32, int64, long, uint8,
 )
@@ -27,7 +27,7 @@ __all__ = [*_ops_all,
            "ShapeError", "Tensor", "arange", "as_tensor", "autograd", "bool_", "data",
            "default_generator", "double", "empty", "empty_like", "enable_grad", "eye", "float16",
            "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "half", "int8",
-           "int16", "int32", "int64", "is_grad_enabled", "linspace", "load", "long",
+           "int16", "int32", "int64", "is_grad_enabled", "jit", "linspace", "load", "long",
            "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
            "rand_like", "randint", "randn", "randn_like", "randperm", "save",
            "set_grad_enabled", "signal", "tensor", "uint8", "zeros", "zeros_like"]

@@ -37,3 +37,36 @@ def test_kernel_compiles_on_first_call_and_matches_python():
     np.testing.assert_array_equal(y, 1 + 2 * np.arange(5.0))
     axpy.py_func(2.0, x, y)  # the plain Python function is kept
     np.testing.assert_array_equal(y, 1 + 4 * np.arange(5.0))
+
+
+def test_a_numpy_only_install_trains_lenet5_without_numba():
+    """With numba not importable, chainrule imports, reports no kernels and trains a step."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["numba"] = None  # as if not installed: find_spec gives None, import fails
+        import numpy as np
+        import chainrule as cr
+        assert not cr.jit.available() and not cr.jit.enabled()
+        cr.manual_seed(0)
+        from chainrule.models import lenet5
+        model = lenet5()
+        opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        x = cr.randn(8, 1, 28, 28)
+        y = cr.tensor(np.arange(8) % 10)
+        for _ in range(2):
+            opt.zero_grad()
+            loss = cr.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        assert np.isfinite(loss.item())
+        assert not any(m.startswith("numba") for m, mod in sys.modules.items() if mod)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
