@@ -30,22 +30,23 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    push, pop, seen, done = stack.append, stack.pop, visited.add, order.append
     while stack:
-        t, expanded = stack.pop()
+        t, expanded = pop()
         if expanded:
-            order.append(t)
+            done(t)
             continue
         if id(t) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
+        seen(id(t))
+        push((t, True))
         fn = t.grad_fn
         if fn is not None:
             if fn.released:
                 raise RuntimeError(_RELEASED)
             for p in fn.inputs:
-                if p.requires_grad and id(p) not in visited:
-                    stack.append((p, False))
+                if p._requires_grad and id(p) not in visited:
+                    push((p, False))
     return order
 
 
@@ -120,9 +121,11 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
                 continue
             parent_grads = fn.backward(g, t)
             for p, pg in zip(fn.inputs, parent_grads, strict=True):
-                if pg is None or not p.requires_grad:
+                if pg is None or not p._requires_grad:
                     continue
-                pg = _conform(pg, p)
+                a, b = pg.data, p.data
+                if a.shape != b.shape or a.dtype != b.dtype:
+                    pg = _conform(pg, p)
                 key = id(p)
                 grads[key] = grads[key] + pg if key in grads else pg
             if not retain_graph:
