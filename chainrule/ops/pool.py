@@ -101,12 +101,14 @@ class MaxPool2d(_Pool):
     """
 
     def forward(self, x):
-        if jit.enabled():  # outputs in (C, H, W, N) buffers, the layout conv layers produce
+        xt = x.transpose(1, 2, 3, 0)
+        if jit.enabled() and xt.flags.c_contiguous:
+            # a (C, H, W, N) buffer, as conv layers produce it: the kernel's loops run along
+            # memory; outputs use the same layout
             n, c = x.shape[:2]
             best = empty((c, *self.out, n), x.dtype)
             index = empty((c, *self.out, n), _index_dtype(self.kernel))
-            _max_pool_kernel(x.transpose(1, 2, 3, 0), best, index, *self.kernel, *self.stride,
-                             *self.padding)
+            _max_pool_kernel(xt, best, index, *self.kernel, *self.stride, *self.padding)
             self.index = index.transpose(3, 0, 1, 2)
             return best.transpose(3, 0, 1, 2)
         xp = self._padded(x, -np.inf)
@@ -163,11 +165,14 @@ class MaxPoolScatter(_Pool):
     layout: tuple[int, ...] | None
 
     def forward(self, g):
-        if jit.enabled():
+        index_t = self.index.transpose(1, 2, 3, 0)
+        if jit.enabled() and index_t.flags.c_contiguous:  # saved by the compiled forward
+            gt = g.transpose(1, 2, 3, 0)
+            if not gt.flags.c_contiguous:  # small (pooled size): one copy into that layout
+                gt = copy(gt)
             n, c, h, w = self.shape
             dx = empty((c, h, w, n), g.dtype)
-            _max_pool_scatter_kernel(g.transpose(1, 2, 3, 0), self.index.transpose(1, 2, 3, 0),
-                                     dx, *self.kernel, *self.stride, *self.padding,
+            _max_pool_scatter_kernel(gt, index_t, dx, *self.kernel, *self.stride, *self.padding,
                                      self._tiles(self.shape))
             return dx.transpose(3, 0, 1, 2)
         order = memory_order(self.index)

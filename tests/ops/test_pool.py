@@ -233,6 +233,32 @@ def test_max_pool_ties_route_the_gradient_exactly_like_torch(chk, torch, name, d
     chk.torch_oracle(torch, case)
 
 
+def _batch_last(x: np.ndarray) -> np.ndarray:
+    """The same (N, C, H, W) values stored as a (C, H, W, N) buffer, as conv layers output
+    them (the layout the compiled max-pool kernels take)."""
+    return np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+@given(data=st.data())
+def test_max_pool2d_on_batch_last_buffers_matches_torch_exactly(chk, torch, data):
+    """Batches of 3 stored channel-first, batch-last, with ties, NaN-free: forward and x̄ equal
+    torch's exactly, then first and second derivatives as for any input."""
+    kw, shape = _pool2d_args(data)
+    shape = (3, *shape[-3:])
+    rng = chk.rng(data)
+    x, _ = _values(chk, rng, data, shape, allow_ties=True)
+    x = _batch_last(x)
+    cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    cy = cr.max_pool2d(cx, **kw)
+    ty = torch.nn.functional.max_pool2d(tx, **kw)
+    np.testing.assert_array_equal(cy.data, ty.detach().numpy())
+    g = rng.integers(-3, 4, cy.shape).astype(np.float64)
+    cy.backward(gradient=_batch_last(g))
+    ty.backward(gradient=torch.from_numpy(g))
+    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "CHWN"])
 @pytest.mark.parametrize("kw", [
     dict(kernel_size=2),                                   # LeNet's S2/S4
     dict(kernel_size=3, stride=2),                         # AlexNet's overlapping pooling
@@ -241,12 +267,15 @@ def test_max_pool_ties_route_the_gradient_exactly_like_torch(chk, torch, name, d
     dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 0), ceil_mode=True),
     dict(kernel_size=3, stride=1, padding=1),
 ])
-def test_max_pool_on_mnist_like_digits_matches_torch_exactly(torch, kw):
+def test_max_pool_on_mnist_like_digits_matches_torch_exactly(torch, kw, layout):
     """A batch of 28×28 'digits': exact-zero background, blobs of equal saturated values."""
     rng = np.random.default_rng(7)
     x = np.zeros((4, 2, 28, 28))
     x[:, :, 6:22, 8:20] = rng.integers(0, 3, (4, 2, 16, 12)) / 2.0
     x[1] = 0.0                                              # an all-blank image
+    x[2, 1, 10, 10] = np.nan                                # a NaN wins its windows
+    if layout == "CHWN":
+        x = _batch_last(x)
     g = rng.integers(-3, 4, size=(4, 2, 28, 28)).astype(np.float64)
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy = cr.max_pool2d(cx, **kw)
