@@ -1,8 +1,9 @@
 """Optional compiled kernels: numba, when it is installed, behind every NumPy path.
 
 A few steps of a training loop are limited by memory traffic, not arithmetic: an optimizer
-update reads and writes every parameter several times as separate NumPy passes, and NumPy runs
-each pass on one core. A compiled loop does the same work in one pass. Each op that
+update reads and writes every parameter several times as separate NumPy passes, max pooling
+compares its window taps in one pass each and finds the argmax again in backward. A compiled
+loop does the same work in one pass. Each op that
 has such a kernel keeps its NumPy code beside it and picks one at run time:
 
     if jit.enabled():
@@ -74,7 +75,10 @@ class _Kernel:
             import numba
 
             # No fastmath: results must equal the NumPy path's (no reassociation, no FMA).
-            self._compiled = numba.njit(self.py_func, cache=True, nogil=True)
+            # error_model="numpy": x / 0 gives inf or nan as in NumPy instead of raising
+            # ZeroDivisionError, and the check no longer stops loops from vectorizing.
+            self._compiled = numba.njit(self.py_func, cache=True, nogil=True,
+                                        error_model="numpy")
         return self._compiled(*args)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import jit
 from chainrule.optim.optimizer import Optimizer, ParamsT, _lerp_
 
 
@@ -70,6 +71,10 @@ class Adam(Optimizer):
                 grad = -grad
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             state["step"] = step = state["step"] + 1.0
+            if not group["amsgrad"] and self._fused(param, grad, exp_avg, exp_avg_sq, step,
+                                                    lr, beta1, beta2, eps, weight_decay,
+                                                    group["decoupled_weight_decay"]):
+                continue
 
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
@@ -92,6 +97,42 @@ class Adam(Optimizer):
             denom /= bias_correction2_sqrt
             denom += eps
             param += (-step_size * exp_avg) / denom
+
+
+    @staticmethod
+    def _fused(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
+               exp_avg_sq: np.ndarray, step: float, lr: float, beta1: float, beta2: float,
+               eps: float, weight_decay: float, decoupled: bool) -> bool:
+        """The update as one compiled pass when numba is in use (False: take the NumPy path).
+        The scalars are rounded to the parameter's dtype exactly where NumPy rounds them."""
+        arrays = (param, grad, exp_avg, exp_avg_sq)
+        if not jit.enabled() or param.dtype.kind != "f" or not all(
+                a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
+            return False
+        f = param.dtype.type
+        w1 = 1 - beta1
+        _adam_step(*(a.reshape(-1) for a in arrays),
+                   f(1 - lr * weight_decay) if decoupled and weight_decay else f(1),
+                   f(0 if decoupled else weight_decay), abs(w1) < 0.5, f(w1), f(1.0 - w1),
+                   f(beta2), f(1 - beta2), f((1 - beta2 ** step) ** 0.5), f(eps),
+                   f(-(lr / (1 - beta1 ** step))))
+        return True
+
+
+@jit.kernel
+def _adam_step(param, grad, exp_avg, exp_avg_sq, decay, weight_decay, small_w1, w1, w1c,
+               beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size):
+    """`Adam._update_group` for one parameter (no amsgrad) in one pass, operation for operation
+    in the NumPy path's order (so both give identical results)."""
+    for i in range(param.size):
+        p = param[i] * decay if decay != 1 else param[i]
+        g = grad[i] + weight_decay * p if weight_decay != 0 else grad[i]
+        m = exp_avg[i]
+        m = m + w1 * (g - m) if small_w1 else g - (g - m) * w1c
+        exp_avg[i] = m
+        v = exp_avg_sq[i] * beta2 + (one_minus_beta2 * g) * g
+        exp_avg_sq[i] = v
+        param[i] = p + (neg_step_size * m) / (np.sqrt(v) / bias_correction2_sqrt + eps)
 
 
 class AdamW(Adam):

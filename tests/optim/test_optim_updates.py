@@ -188,10 +188,15 @@ def test_mlp_training_matches_torch(torch, name, kw):
                                        err_msg=f"step {step}")
 
 
-@pytest.mark.parametrize("kw", CONFIGS["SGD"] + [dict(lr=0.1, momentum=0.9, weight_decay=5e-4)])
+FUSED = ([("SGD", kw) for kw in CONFIGS["SGD"] + [dict(lr=0.1, momentum=0.9, weight_decay=5e-4)]]
+         + [(name, kw) for name in ("Adam", "AdamW") for kw in CONFIGS[name]]
+         + [("Adam", dict(lr=0.02, betas=(0.3, 0.9))), ("AdamW", dict(betas=(0.6, 0.99)))])
+
+
+@pytest.mark.parametrize(("name", "kw"), FUSED, ids=[f"{n}-{c}" for n, c in FUSED])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_sgd_compiled_kernel_equals_numpy_path(kw, dtype):
-    """chainrule.jit's one-pass SGD update gives bit-identical weights and buffers."""
+def test_compiled_update_equals_numpy_path(name, kw, dtype):
+    """chainrule.jit's one-pass SGD and Adam updates give bit-identical weights and state."""
     from chainrule import jit
 
     if not jit.available():
@@ -203,15 +208,42 @@ def test_sgd_compiled_kernel_equals_numpy_path(kw, dtype):
             rng = np.random.default_rng(1)
             ps = [cr.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
                   for s in [(64, 33), (7,), ()]]
-            opt = optim.SGD(ps, **kw)
+            opt = getattr(optim, name)(ps, **kw)
             for t in range(4):
                 for i, p in enumerate(ps):
                     p.grad = cr.tensor(_grad(p.data, t, i))
                 opt.step()
-            bufs = [s.get("momentum_buffer") for s in opt.state.values()]
-            return [p.data for p in ps] + [b for b in bufs if b is not None]
+            state = [v for s in opt.state.values() for v in s.values()
+                     if isinstance(v, np.ndarray)]
+            return [p.data for p in ps] + state
         finally:
             jit.set_enabled(old)
 
     for a, b in zip(run(True), run(False), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_updates_run_for_the_common_configurations(monkeypatch):
+    """The equality test above compares something: these configurations take the kernels."""
+    from chainrule import jit
+    from chainrule.optim import adam, sgd
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    calls = []
+    for module, name in ((sgd, "_momentum_step"), (adam, "_adam_step")):
+        kernel = getattr(module, name)
+        monkeypatch.setattr(module, name,
+                            lambda *a, k=kernel, n=name: (calls.append(n), k(*a))[1])
+    old = jit.set_enabled(True)
+    try:
+        for opt_cls, kw in ((optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=5e-4)),
+                            (optim.Adam, {}), (optim.AdamW, {})):
+            p = cr.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+            opt = opt_cls([p], **kw)
+            for _ in range(2):
+                p.grad = cr.tensor(np.full((3, 2), 0.5, np.float32))
+                opt.step()
+    finally:
+        jit.set_enabled(old)
+    assert calls == ["_momentum_step", "_adam_step", "_adam_step", "_adam_step", "_adam_step"]
