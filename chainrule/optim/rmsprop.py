@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import jit
 from chainrule.optim.optimizer import Optimizer, ParamsT, _lerp_
 
 
@@ -66,6 +67,10 @@ class RMSprop(Optimizer):
                 grad = -grad
             square_avg = state["square_avg"]
             state["step"] += 1.0
+            if not group["centered"] and self._fused(param, grad, square_avg,
+                                                     state.get("momentum_buffer"), lr, alpha,
+                                                     eps, weight_decay, momentum):
+                continue
 
             if weight_decay != 0:
                 grad = grad + weight_decay * param
@@ -85,3 +90,39 @@ class RMSprop(Optimizer):
                 param -= lr * buf
             else:
                 param += (-lr * grad) / avg
+
+    @staticmethod
+    def _fused(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
+               buf: np.ndarray | None, lr: float, alpha: float, eps: float,
+               weight_decay: float, momentum: float) -> bool:
+        """The (uncentered) update as one compiled pass when numba is in use (False: take the
+        NumPy path). Scalars are rounded to the parameter's dtype where NumPy rounds them."""
+        if momentum > 0 and buf is None:
+            return False
+        arrays = (param, grad, square_avg) + ((buf,) if momentum > 0 else ())
+        if not jit.enabled() or param.dtype.kind != "f" or not all(
+                a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
+            return False
+        f = param.dtype.type
+        flat = [a.reshape(-1) for a in arrays]
+        _rmsprop_step(flat[0], flat[1], flat[2], flat[-1], momentum > 0, f(lr), f(-lr),
+                      f(alpha), f(1 - alpha), f(eps), f(weight_decay), f(momentum))
+        return True
+
+
+@jit.kernel
+def _rmsprop_step(param, grad, square_avg, buf, use_momentum, lr, neg_lr, alpha,
+                  one_minus_alpha, eps, weight_decay, momentum):
+    """`RMSprop._update_group` for one parameter (not centered) in one pass, operation for
+    operation in the NumPy path's order. `buf` is unused without momentum."""
+    for i in range(param.size):
+        g = grad[i] + weight_decay * param[i] if weight_decay != 0 else grad[i]
+        s = square_avg[i] * alpha + (one_minus_alpha * g) * g
+        square_avg[i] = s
+        a = np.sqrt(s) + eps
+        if use_momentum:
+            b = buf[i] * momentum + g / a
+            buf[i] = b
+            param[i] = param[i] - lr * b
+        else:
+            param[i] = param[i] + (neg_lr * g) / a

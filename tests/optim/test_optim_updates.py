@@ -189,14 +189,14 @@ def test_mlp_training_matches_torch(torch, name, kw):
 
 
 FUSED = ([("SGD", kw) for kw in CONFIGS["SGD"] + [dict(lr=0.1, momentum=0.9, weight_decay=5e-4)]]
-         + [(name, kw) for name in ("Adam", "AdamW") for kw in CONFIGS[name]]
+         + [(name, kw) for name in ("Adam", "AdamW", "RMSprop") for kw in CONFIGS[name]]
          + [("Adam", dict(lr=0.02, betas=(0.3, 0.9))), ("AdamW", dict(betas=(0.6, 0.99)))])
 
 
 @pytest.mark.parametrize(("name", "kw"), FUSED, ids=[f"{n}-{c}" for n, c in FUSED])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 def test_compiled_update_equals_numpy_path(name, kw, dtype):
-    """chainrule.jit's one-pass SGD and Adam updates give bit-identical weights and state."""
+    """chainrule.jit's one-pass updates give bit-identical weights and state."""
     from chainrule import jit
 
     if not jit.available():
@@ -226,19 +226,21 @@ def test_compiled_update_equals_numpy_path(name, kw, dtype):
 def test_compiled_updates_run_for_the_common_configurations(monkeypatch):
     """The equality test above compares something: these configurations take the kernels."""
     from chainrule import jit
-    from chainrule.optim import adam, sgd
+    from chainrule.optim import adam, rmsprop, sgd
 
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     calls = []
-    for module, name in ((sgd, "_momentum_step"), (adam, "_adam_step")):
+    for module, name in ((sgd, "_momentum_step"), (adam, "_adam_step"),
+                         (rmsprop, "_rmsprop_step")):
         kernel = getattr(module, name)
         monkeypatch.setattr(module, name,
                             lambda *a, k=kernel, n=name: (calls.append(n), k(*a))[1])
     old = jit.set_enabled(True)
     try:
         for opt_cls, kw in ((optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=5e-4)),
-                            (optim.Adam, {}), (optim.AdamW, {})):
+                            (optim.Adam, {}), (optim.AdamW, {}), (optim.RMSprop, {}),
+                            (optim.RMSprop, dict(momentum=0.9, weight_decay=0.1))):
             p = cr.tensor(np.ones((3, 2), np.float32), requires_grad=True)
             opt = opt_cls([p], **kw)
             for _ in range(2):
@@ -246,4 +248,4 @@ def test_compiled_updates_run_for_the_common_configurations(monkeypatch):
                 opt.step()
     finally:
         jit.set_enabled(old)
-    assert calls == ["_momentum_step", "_adam_step", "_adam_step", "_adam_step", "_adam_step"]
+    assert calls == ["_momentum_step"] + ["_adam_step"] * 4 + ["_rmsprop_step"] * 4
