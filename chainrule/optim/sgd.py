@@ -51,12 +51,12 @@ class SGD(Optimizer):
                 continue
             param = p.data
             grad = self._grad(p)
-            # Every step rewrites the same few arrays: scratch space comes from the buffer cache
-            # and updates run in place, so a step allocates no fresh memory (no page faults).
             if (momentum != 0 and not group["maximize"] and not group["nesterov"]
                     and dampening == 0 and self._fused(p, param, grad, lr, momentum,
                                                        weight_decay)):
                 continue
+            # Every step rewrites the same few arrays: scratch space comes from the buffer cache
+            # and updates run in place, so a step allocates no fresh memory (no page faults).
             tmp = empty(param.shape, param.dtype, memory_order(param))
             if group["maximize"]:
                 grad = -grad
