@@ -6,7 +6,8 @@
     x.grad  # tensor([2., 4.])
 """
 
-from chainrule import autograd, data, jit, nn, ops, optim, signal
+from chainrule import autograd, data, nn, ops, optim, signal
+from chainrule.backend import jit
 from chainrule._dtypes import (
     bool_, double, float16, float32, float64, half, int8, int16, int32, int64, long, uint8,
 )

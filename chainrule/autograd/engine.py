@@ -5,18 +5,19 @@
         v̄_N = 1
         for i = N-1, ..., 1:   v̄_i = Σ_{j ∈ Ch(v_i)} v̄_j · ∂v_j/∂v_i
 
-`topological_order` builds v_1..v_N without recursion; `backpropagate` walks it backwards. Each
-node's `Function.backward` supplies the terms v̄_j · ∂v_j/∂v_i of its parents; this module adds
-them up, so a value used by several children (fan-out) receives the sum of their error signals.
+`topological_order` builds v_1..v_N without recursion; `backprop` walks it backwards, line for
+line as above. Each node's `Function.backward` supplies the terms v̄_j · ∂v_j/∂v_i of its parents;
+`backprop` adds them up, so a value used by several children (fan-out) receives the sum of their
+error signals. `backpropagate` stores what it yields into `.grad`, or captures it for `grad`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from chainrule.autograd.grad_mode import _state, set_grad_enabled
+from chainrule.autograd.grad_mode import set_grad_enabled
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
@@ -50,30 +51,62 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
     return order
 
 
-def sum_to_shape(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum an error signal back over the axes that broadcasting added or stretched.
+def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool
+             ) -> Iterator[tuple[Tensor, Tensor]]:
+    """The lecture's backward pass: yield each v_i with its error signal v̄_i, children first."""
+    order = topological_order(roots)                  # v_1, ..., v_N
+    v_bar: dict[int, Tensor] = {}
+    for r, g in zip(roots, root_grads, strict=True):  # v̄_N = 1 (or the caller's seed)
+        _add_term(v_bar, r, g)
+    while order:                                      # for i = N, ..., 1
+        v = order.pop()
+        grad = v_bar.pop(id(v), None)
+        if grad is None:
+            continue
+        yield v, grad                                 # every child has added its term
+        fn = v.grad_fn
+        if fn is None:
+            continue
+        for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
+            if term is not None and parent._requires_grad:
+                _add_term(v_bar, parent, term)        # v̄_i += v̄_j ∂v_j/∂v_i
+        if not retain_graph:
+            fn.release()
 
-    This is the single place where broadcasting is undone: if v_j = f(v_i) broadcast v_i from
-    `shape` to grad.shape, every copy of an entry of v_i is a child of it, so its v̄ is the sum.
+
+def _add_term(v_bar: dict[int, Tensor], v: Tensor, term: Tensor) -> None:
+    """Add one child's term into v̄, summed back over broadcast axes and cast to v's dtype."""
+    if term.data.shape != v.data.shape:
+        term = term.sum_to_size(v.shape)
+    if term.data.dtype != v.data.dtype:
+        term = term.astype(v.dtype)
+    key = id(v)
+    v_bar[key] = v_bar[key] + term if key in v_bar else term
+
+
+class _GradStore:
+    """Stores a leaf's error signal in its `.grad`, adding to what is there (torch's rule).
+
+    An error signal may be shared: Add hands the same ȳ to both parents, the seed may be the
+    caller's `gradient`, Sum's backward gives a read-only broadcast view. Without create_graph,
+    a `.grad` gets its own writable array, so an in-place update of one `.grad` touches no other.
     """
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    if not _state.enabled:  # nothing to record (no create_graph): the same sum in plain NumPy
-        summed = np.add.reduce(grad.data, axis=axes) if axes else grad.data
-        return Tensor._make(summed.reshape(shape), False, None)
-    if axes:
-        grad = grad.sum(axis=axes)
-    return grad.reshape(shape)
 
+    def __init__(self, seeds: Sequence[Tensor], create_graph: bool) -> None:
+        self.create_graph = create_graph
+        self.taken = {id(g.data) for g in seeds}  # arrays a new .grad must not share
 
-def _conform(grad: Tensor, like: Tensor) -> Tensor:
-    grad = sum_to_shape(grad, like.shape)
-    if grad.dtype != like.dtype:
-        grad = grad.astype(like.dtype)
-    return grad
+    def __call__(self, t: Tensor, g: Tensor) -> None:
+        if t.grad is not None:
+            t.grad = t.grad + g
+        elif self.create_graph:
+            t.grad = g
+        else:
+            d = g.data
+            if id(d) in self.taken or not (d.flags.owndata and d.flags.writeable):
+                d = d.copy()
+            self.taken.add(id(d))
+            t.grad = Tensor._make(d, False, None)
 
 
 def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
@@ -81,55 +114,20 @@ def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,
                   inputs: Sequence[Tensor] | None = None) -> dict[int, Tensor]:
     """Run the backward pass from `roots`, seeded with v̄_root = `root_grads`.
 
-    With `inputs=None` the error signals of leaves are accumulated into their `.grad` (as in
-    PyTorch, `.grad` adds up across backward calls until zeroed). Otherwise nothing is written and
-    the error signals of `inputs` are returned, keyed by id.
+    With `inputs=None` the error signals of leaves (and of tensors that `retain_grad`) are added
+    into their `.grad`. Otherwise nothing is written and the error signals of `inputs` are
+    returned, keyed by id.
     """
-    order = topological_order(roots)
-    grads: dict[int, Tensor] = {}
-    for r, g in zip(roots, root_grads, strict=True):
-        grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
-    wanted = None if inputs is None else {id(t) for t in inputs}
-    given = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
     captured: dict[int, Tensor] = {}
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    store = _GradStore(root_grads, create_graph)
     with set_grad_enabled(create_graph):
-        for i in range(len(order) - 1, -1, -1):
-            t = order[i]
-            order[i] = None  # type: ignore[call-overload]  # free memory as we go
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
+        for v, grad in backprop(roots, root_grads, retain_graph):
             if wanted is not None:
-                if id(t) in wanted:
-                    captured[id(t)] = g
-            elif t.grad_fn is None or t._retains_grad:
-                if t.grad is not None:
-                    t.grad = t.grad + g
-                elif create_graph:
-                    t.grad = g
-                else:
-                    # g may be shared (Add hands the same ȳ to both parents, the seed may be the
-                    # caller's `gradient`) or a read-only broadcast view (Sum's backward): then
-                    # store a private copy, so in-place updates of one .grad touch no other.
-                    d = g.data
-                    if id(d) in given or not (d.flags.owndata and d.flags.writeable):
-                        d = d.copy()
-                    given.add(id(d))
-                    t.grad = Tensor._make(d, False, None)
-            fn = t.grad_fn
-            if fn is None:
-                continue
-            parent_grads = fn.backward(g, t)
-            for p, pg in zip(fn.inputs, parent_grads, strict=True):
-                if pg is None or not p._requires_grad:
-                    continue
-                a, b = pg.data, p.data
-                if a.shape != b.shape or a.dtype != b.dtype:
-                    pg = _conform(pg, p)
-                key = id(p)
-                grads[key] = grads[key] + pg if key in grads else pg
-            if not retain_graph:
-                fn.release()
+                if id(v) in wanted:
+                    captured[id(v)] = grad
+            elif v.grad_fn is None or v._retains_grad:
+                store(v, grad)
     return captured
 
 

@@ -8,14 +8,21 @@ Every op is a subclass with two methods side by side:
 
 ``backward`` is written with Tensor ops, so with ``create_graph=True`` the gradient computation is
 itself recorded and can be differentiated again. The engine (``engine.py``) sums the contributions
-over a node's children and, in one place, sums them back over broadcast axes.
+over a node's children, and each parent's sum back over its broadcast axes.
+
+A node keeps three kinds of state, each declared where a reader looks for it:
+
+* its parents, ``inputs``;
+* its settings: the op's keyword arguments, declared as annotations on the class
+  (``axes: tuple[int, ...] | None``) and given to ``apply``, which rejects any other keyword;
+* what ``forward`` computed for ``backward`` to reuse, stored with ``self.save(name=value)``.
+
+``release()`` frees all three once backward has used them.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -26,122 +33,7 @@ from chainrule.tensor import Tensor
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-
-class _ArrayCache:
-    """Large arrays handed out again once nothing refers to them any more.
-
-    A training step allocates the same large arrays (im2col matrices, activations, error
-    signals) every time. Fresh memory of that size costs page faults (the allocator returns it to
-    the OS between steps), often more than the arithmetic on it. Here each buffer stays owned by
-    the cache; `empty` returns a view of one whose only reference is the cache's own — every
-    array, view or Tensor still using a buffer holds a reference to it (a view's `.base`), so a
-    buffer in use is never handed out twice. At most `limit` bytes are kept (arrays over a quarter
-    of it are never cached); least recently used buffers are dropped first (an array in use then
-    simply stays alive on its own). `clear()` hands all idle memory back.
-    """
-
-    #: arrays smaller than this come straight from np.empty
-    min_bytes = 1 << 17
-
-    def __init__(self, limit: int = 256 << 20) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._bufs: dict[tuple[int, np.dtype], list[np.ndarray]] = {}
-        self._last: dict[int, int] = {}  # id(buffer) -> tick of its last hand-out
-        self._tick = 0
-        self._bytes = 0
-        self._free_refs = self._refs_of_free_buffer()
-
-    @staticmethod
-    def _refs_of_free_buffer() -> int:
-        """sys.getrefcount of a buffer referenced only by its list, seen as `empty` sees it."""
-        bufs = [np.empty(1)]
-        for buf in bufs:
-            return sys.getrefcount(buf)
-        raise AssertionError
-
-    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        """Like np.empty(shape, dtype) (C order), possibly reusing an idle buffer."""
-        dtype = np.dtype(dtype)
-        count = 1
-        for n in shape:
-            count *= n
-        nbytes = count * dtype.itemsize
-        if nbytes < self.min_bytes or nbytes > self.limit // 4 or dtype.hasobject:
-            return np.empty(shape, dtype)
-        key = (count, dtype)
-        with self._lock:
-            self._tick += 1
-            bufs = self._bufs.setdefault(key, [])
-            for buf in bufs:
-                if sys.getrefcount(buf) == self._free_refs:
-                    self._last[id(buf)] = self._tick
-                    return buf.reshape(shape)
-            buf = np.empty(count, dtype)
-            if self._bytes + nbytes > self.limit:
-                self._evict(self._bytes + nbytes - self.limit)
-            if self._bytes + nbytes <= self.limit:
-                bufs.append(buf)
-                self._last[id(buf)] = self._tick
-                self._bytes += nbytes
-            return buf.reshape(shape)
-
-    def _evict(self, need: int) -> None:
-        entries = sorted(((self._last[id(b)], key, b) for key, bufs in self._bufs.items()
-                          for b in bufs), key=lambda e: e[0])
-        for _, key, buf in entries:
-            if need <= 0:
-                break
-            self._bufs[key] = [b for b in self._bufs[key] if b is not buf]
-            del self._last[id(buf)]
-            self._bytes -= buf.nbytes
-            need -= buf.nbytes
-
-    def clear(self) -> None:
-        """Drop every cached buffer (arrays still in use stay valid)."""
-        with self._lock:
-            self._bufs.clear()
-            self._last.clear()
-            self._bytes = 0
-
-
-array_cache = _ArrayCache()
-
-
-def empty(shape: tuple[int, ...], dtype: Any, order: tuple[int, ...] | None = None
-          ) -> np.ndarray:
-    """np.empty for op outputs and scratch space, reusing idle large buffers (`_ArrayCache`).
-
-    `order` lays the memory out in that axis order, outermost first (C order when None), as
-    `memory_order` reports it, so an output can share its input's layout.
-    """
-    if order is None or order == tuple(range(len(shape))):
-        return array_cache.empty(shape, dtype)
-    buf = array_cache.empty(tuple(shape[i] for i in order), dtype)
-    inverse = [0] * len(order)
-    for pos, axis in enumerate(order):
-        inverse[axis] = pos
-    return buf.transpose(inverse)
-
-
-def copy(a: np.ndarray, order: tuple[int, ...] | None = None) -> np.ndarray:
-    """A copy of `a` in a (possibly reused) buffer laid out in `order` (see `empty`)."""
-    out = empty(a.shape, a.dtype, order)
-    np.copyto(out, a)
-    return out
-
-
-def memory_order(a: np.ndarray) -> tuple[int, ...]:
-    """a's axes from the largest stride to the smallest: (0, 1, ...) for a C-ordered array."""
-    strides = a.strides
-    return tuple(sorted(range(a.ndim), key=lambda i: -abs(strides[i])))
-
-
-def flat(a: np.ndarray) -> np.ndarray | None:
-    """a's entries as a 1-D view in memory order, or None when a is not one dense block.
-    Two arrays with the same shape and `memory_order` give views that pair up entry by entry."""
-    t = a.transpose(memory_order(a))
-    return t.reshape(-1) if t.flags.c_contiguous else None
+_NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_name"})
 
 
 class Function:
@@ -151,13 +43,34 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     #: True once backward ran without retain_graph and freed the saved values
     released: bool = False
+    #: the names of the op's settings: its class annotations (filled in for each subclass)
+    settings: ClassVar[frozenset[str]] = frozenset()
+    #: the names stored by `save` in this node's forward
+    saved_names: tuple[str, ...] = ()
+    #: the name errors give the op (the class name in lower case unless a subclass sets one)
+    op_name: ClassVar[str] = "function"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            for name, kind in vars(klass).get("__annotations__", {}).items():
+                if "ClassVar" not in str(kind):
+                    names.add(name)
+        cls.settings = frozenset(names - _NODE_FIELDS)
+        if "op_name" not in vars(cls):
+            cls.op_name = cls.__name__.lower()
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **attrs: Any) -> Tensor:
+    def apply(cls, *inputs: Tensor, **settings: Any) -> Tensor:
         """Run the forward pass and, when grad mode is on and a parent requires grad, record it."""
         fn = cls.__new__(cls)
-        if attrs:
-            fn.__dict__.update(attrs)
+        if settings:
+            if not settings.keys() <= cls.settings:
+                unknown = ", ".join(sorted(settings.keys() - cls.settings))
+                raise TypeError(f"{cls.__name__}.apply: unknown setting(s) {unknown}; the op "
+                                f"declares {', '.join(sorted(cls.settings)) or 'none'}")
+            fn.__dict__.update(settings)
         try:
             out = fn.forward(*[t.data for t in inputs])
         except (ValueError, TypeError, IndexError) as e:
@@ -179,21 +92,23 @@ class Function:
     def backward(self, grad: Tensor, out: Tensor) -> Sequence[Tensor | None]:
         raise NotImplementedError
 
+    def save(self, **values: Any) -> None:
+        """Keep values that forward computed and backward needs (masks, indices, matrices)."""
+        self.__dict__.update(values)
+        self.saved_names = (*self.saved_names, *values)
+
     def needs_grad(self, i: int) -> bool:
         """Whether parent i wants an error signal (lets backward skip work, e.g. for data x)."""
         return self.inputs[i].requires_grad
-
-    @property
-    def op_name(self) -> str:
-        return type(self).__name__.lower()
 
     def name(self) -> str:
         return f"{type(self).__name__}Backward"
 
     @property
     def saved_values(self) -> dict[str, Any]:
-        """What forward stored for backward besides the inputs (masks, indices, attributes)."""
-        return {k: v for k, v in vars(self).items() if k not in ("inputs", "released")}
+        """The node's settings and what its forward saved for backward, by name."""
+        return {k: v for k, v in vars(self).items() if k in self.settings
+                or k in self.saved_names}
 
     @property
     def next_functions(self) -> tuple[tuple[Function | None, int], ...]:
@@ -201,7 +116,7 @@ class Function:
         return tuple((t.grad_fn, 0) for t in self.inputs)
 
     def release(self) -> None:
-        """Free the saved values (after a backward without retain_graph)."""
+        """Free the inputs, settings and saved values (after a backward without retain_graph)."""
         self.__dict__.clear()
         self.released = True
 

@@ -9,7 +9,7 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
-from chainrule.ops.conv import conv_padding, out_size, pair
+from chainrule.ops.geometry import conv_padding, out_size, pair
 from chainrule.tensor import Tensor, empty
 
 

@@ -8,15 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ...)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, hard_threshold, identity, linear,
     log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches, relu, sigmoid, softmax,
     softplus, step, tanh, unfold, where,
 )
-from chainrule.ops.conv import conv_padding, pair
-from chainrule.ops.reductions import SoftmaxCrossEntropy
+from chainrule.ops.geometry import conv_padding, pair
+from chainrule.ops.loss import BinaryCrossEntropyTerms, SoftmaxCrossEntropy
 from chainrule.tensor import Tensor, default_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -84,29 +83,6 @@ def half_squared_error(input: Tensor, target: Any, reduction: str = "mean") -> T
     return _reduce(per_example, reduction, "half_squared_error")
 
 
-class BinaryCrossEntropy(Function):
-    """ℓ = −[t · max(log y, −100) + (1 − t) · max(log(1 − y), −100)], elementwise.
-
-    ȳ = ḡ · (y − t) / max(y (1 − y), 1e-12) — torch's formula, finite where a saturated sigmoid
-    gives y = 0 or 1 (composing log and clip would give 0 · ∞ = NaN there).
-    t̄ = ḡ · (max(log(1 − y), −100) − max(log y, −100)).
-    """
-
-    def forward(self, y, t):
-        with np.errstate(divide="ignore"):
-            log_y, log_1my = np.maximum(np.log(y), -100), np.maximum(np.log(1 - y), -100)
-        return -(t * log_y + (1 - t) * log_1my)
-
-    def backward(self, g, out):
-        y, t = self.inputs
-        gy = g * (y - t) / (y * (1 - y)).clip(min=1e-12) if self.needs_grad(0) else None
-        gt = None
-        if self.needs_grad(1):
-            with np.errstate(divide="ignore"):
-                gt = g * ((1 - y).log().clip(min=-100) - y.log().clip(min=-100))
-        return gy, gt
-
-
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Tensor:
     """−[t log y + (1 − t) log(1 − y)] for probabilities y; logs clamped at −100 as in torch."""
@@ -115,7 +91,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     if np.any((input.data < 0) | (input.data > 1)):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          "(use binary_cross_entropy_with_logits for logits)")
-    loss = BinaryCrossEntropy.apply(input, target)
+    loss = BinaryCrossEntropyTerms.apply(input, target)
     if weight is not None:
         loss = loss * _tensor(weight)
     return _reduce(loss, reduction, "binary_cross_entropy")

@@ -1,16 +1,18 @@
 """Every differentiable op, defined once with its forward and backward side by side.
 
 - `elementwise`: arithmetic, exp/log, maximum/minimum, clip, where, casts, comparisons
-- `activations`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh)
+- `activation`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh)
 - `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
-- `linalg`: matmul
+- `linalg`: matmul and the fully connected layer's affine map
 - `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
+- `geometry`: the windows of convolution and pooling (output sizes, padding, taps)
 - `conv`: conv2d (im2col + one GEMM) with its input- and weight-gradient ops; patches/unfold
-- `pool`: max and average pooling (1-D, 2-D, adaptive)
+- `pooling`: max and average pooling (1-D, 2-D, adaptive)
+- `loss`: softmax cross-entropy and binary cross-entropy as single nodes
 """
 
 from chainrule.ops._helpers import index_to_numpy
-from chainrule.ops.activations import (
+from chainrule.ops.activation import (
     hard_threshold, identity, logistic, relu, sigmoid, softplus, step, tanh,
 )
 from chainrule.ops.conv import conv1d, conv2d, patches, unfold
@@ -19,7 +21,7 @@ from chainrule.ops.elementwise import (
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, sign, sin, sqrt, sub, where,
 )
 from chainrule.ops.linalg import linear, matmul
-from chainrule.ops.pool import (
+from chainrule.ops.pooling import (
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
 )
 from chainrule.ops.reductions import (
@@ -27,7 +29,7 @@ from chainrule.ops.reductions import (
 )
 from chainrule.ops.shape import (
     broadcast_to, cat, chunk, concatenate, expand, flatten, getitem, pad, permute, reshape,
-    split, squeeze, stack, transpose, unsqueeze, view,
+    split, squeeze, stack, sum_to_size, transpose, unsqueeze, view,
 )
 
 __all__ = [
@@ -38,8 +40,8 @@ __all__ = [
     "log_softmax", "logical_not", "logistic", "logsumexp", "lt", "matmul", "max", "max_pool1d",
     "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "pad", "patches",
     "permute", "pow", "relu", "reshape", "sigmoid", "sign", "sin", "softmax", "softplus", "split",
-    "sqrt", "squeeze", "stack", "std", "step", "sub", "sum", "tanh", "transpose", "unfold",
-    "unsqueeze", "var", "view", "where",
+    "sqrt", "squeeze", "stack", "std", "step", "sub", "sum", "sum_to_size", "tanh", "transpose",
+    "unfold", "unsqueeze", "var", "view", "where",
 ]
 
 # Tensor methods that are the op with the tensor as first argument.
@@ -65,6 +67,7 @@ def _install_tensor_methods(cls: type) -> None:
 
     # torch spells these with *sizes: x.reshape(2, 3) and x.reshape((2, 3)) both work.
     for name, fn in (("reshape", reshape), ("view", reshape), ("permute", permute),
-                     ("expand", expand), ("broadcast_to", broadcast_to)):
+                     ("expand", expand), ("broadcast_to", broadcast_to),
+                     ("sum_to_size", sum_to_size)):
         setattr(cls, name, _varargs(fn))
     cls.identity = identity

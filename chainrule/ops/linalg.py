@@ -53,12 +53,14 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul.apply(a, b)
 
 
-class Linear(Function):
-    """The fully connected layer y = x Wᵀ + b (W of shape (out, in), as in torch).
+class Affine(Function):
+    """The fully connected layer's map y = x Wᵀ + b (W of shape (out, in), as in torch).
 
     x̄ = ȳ W,   W̄ = ȳᵀ x (summed over all leading dims of x),   b̄ = ȳ (the engine sums it over
     the batch) — the lecture's W̄ = ȳ hᵀ and b̄ = ȳ, for a whole batch at once.
     """
+
+    op_name = "linear"
 
     def forward(self, x, w, b=None):
         # Leading dims are folded into one: numpy.matmul would loop over them as a batch of
@@ -85,8 +87,8 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape} (expected input (..., {weight.shape[-1]}))")
     if bias is None:
-        return Linear.apply(x, weight)
+        return Affine.apply(x, weight)
     if bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
-    return Linear.apply(x, weight, bias)
+    return Affine.apply(x, weight, bias)

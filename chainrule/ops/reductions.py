@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.autograd.grad_mode import _state as _grad_mode
 from chainrule.ops._helpers import as_operand, norm_axes, norm_axis, resolve_dim
 from chainrule.ops.elementwise import exp, maximum, minimum, sqrt
 from chainrule.tensor import Tensor
@@ -89,8 +88,9 @@ class MaxAlong(Function):
 
     def forward(self, a):
         pick = np.argmin if self.smallest else np.argmax
-        self.indices = np.expand_dims(pick(a, axis=self.axis), self.axis)
-        out = np.take_along_axis(a, self.indices, axis=self.axis)
+        indices = np.expand_dims(pick(a, axis=self.axis), self.axis)
+        self.save(indices=indices)
+        out = np.take_along_axis(a, indices, axis=self.axis)
         return out if self.keepdims else np.squeeze(out, self.axis)
 
     def backward(self, g, out):
@@ -125,8 +125,10 @@ class LogSumExp(Function):
         return (_expand_back(g, a.shape, self.axes, self.keepdims) * exp(a - y),)
 
 
-class Softmax(Function):
-    """y_k = e^(z_k) / Σ_ℓ e^(z_ℓ).   z̄ = y ∘ (ȳ − Σ_k ȳ_k y_k)."""
+class SoftmaxAlong(Function):
+    """y_k = e^(z_k) / Σ_ℓ e^(z_ℓ) along `axis`.   z̄ = y ∘ (ȳ − Σ_k ȳ_k y_k)."""
+
+    op_name = "softmax"
 
     axis: int
 
@@ -139,57 +141,24 @@ class Softmax(Function):
         return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
 
 
-class LogSoftmax(Function):
-    """y_k = z_k − log Σ_ℓ e^(z_ℓ).   z̄ = ȳ − softmax(z) · Σ_k ȳ_k."""
+class LogSoftmaxAlong(Function):
+    """y_k = z_k − log Σ_ℓ e^(z_ℓ) along `axis`.   z̄ = ȳ − softmax(z) · Σ_k ȳ_k."""
+
+    op_name = "log_softmax"
 
     axis: int
 
     def forward(self, z):
-        return _log_softmax(z, self.axis)
+        return log_softmax_array(z, self.axis)
 
     def backward(self, g, out):
         return (g - exp(out) * g.sum(axis=self.axis, keepdims=True),)
 
 
-def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+def log_softmax_array(z: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax(z) along `axis`, shifted by the maximum so that e^z never overflows."""
     shifted = z - np.max(z, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-class SoftmaxCrossEntropy(Function):
-    """L = Σ_i w_i · (−log softmax(z_i)[t_i]) / D for logits z (N, C) and class indices t:
-    log_softmax followed by the negative log-likelihood, fused into one node.
-
-    z̄_i = ȳ · w_i / D · (softmax(z_i) − onehot(t_i)).   w_i is 0 for ignored targets and 1
-    otherwise; D is the number of counted targets ('mean') or 1 ('sum'). The same numbers as
-    `nll_loss(log_softmax(z), t)`, without the five intermediate graph nodes.
-    """
-
-    target: np.ndarray  # safe class indices (ignored ones replaced by 0)
-    weight: np.ndarray  # w_i as z's dtype
-    mean: bool
-
-    def forward(self, z):
-        logp = _log_softmax(z, 1)
-        picked = logp[np.arange(z.shape[0]), self.target]
-        total = (-picked * self.weight).sum()
-        self.logp = logp
-        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN
-            return total / self.weight.sum() if self.mean else total
-
-    def backward(self, g, out):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = self.weight / (self.weight.sum() if self.mean else 1)
-        rows = np.arange(self.target.size)
-        if not _grad_mode.enabled:  # a plain backward: one array expression, no graph
-            d = np.exp(self.logp)
-            d[rows, self.target] -= 1
-            d *= scale[:, None] * g.data
-            return (Tensor(d),)
-        onehot = np.zeros(self.logp.shape, self.logp.dtype)
-        onehot[rows, self.target] = 1
-        p = exp(log_softmax(self.inputs[0], dim=1))
-        return ((p - onehot) * (scale[:, None] * g),)
 
 
 # ----------------------------------------------------------------- functional forms
@@ -323,9 +292,9 @@ def _along(cls: type[Function], z: Any, dim: Any, axis: Any, op: str) -> Tensor:
 
 def softmax(z: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     """Softmax along `dim` (default: the last axis)."""
-    return _along(Softmax, z, dim, axis, "softmax")
+    return _along(SoftmaxAlong, z, dim, axis, "softmax")
 
 
 def log_softmax(z: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     """log(softmax(z)) along `dim`, computed without forming softmax (stable)."""
-    return _along(LogSoftmax, z, dim, axis, "log_softmax")
+    return _along(LogSoftmaxAlong, z, dim, axis, "log_softmax")

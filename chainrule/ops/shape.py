@@ -51,6 +51,26 @@ class BroadcastTo(Function):
         return (g,)
 
 
+class SumToShape(Function):
+    """y = a summed over the axes that broadcasting added or stretched, down to `shape` — the one
+    place where broadcasting is undone.   ā = ȳ broadcast back to a's shape.
+
+    If v_j = f(v_i) broadcast v_i from `shape` up to a's shape, every copy of an entry of v_i is a
+    child of it, so the entry's error signal is the sum over its copies.
+    """
+
+    shape: tuple[int, ...]
+
+    def forward(self, a):
+        lead = a.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape)
+                                          if n == 1 and a.shape[lead + i] != 1)
+        return (np.add.reduce(a, axis=axes) if axes else a).reshape(self.shape)
+
+    def backward(self, g, out):
+        return (BroadcastTo.apply(g, shape=self.inputs[0].shape),)
+
+
 class GetItem(Function):
     """y = a[index] (slices, ints, integer arrays, boolean masks).
 
@@ -206,6 +226,21 @@ def broadcast_to(a: Tensor, *shape: Any) -> Tensor:
     except ValueError:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {a.shape} to {shape}") from None
     return BroadcastTo.apply(a, shape=shape)
+
+
+def sum_to_size(a: Tensor, *size: Any) -> Tensor:
+    """torch's sum_to_size: sum a down to `size`, which must broadcast to a's shape."""
+    a = as_operand(a, op="sum_to_size")
+    shape = _size_args(size)
+    if shape == a.shape:
+        return a
+    try:
+        if len(shape) > a.ndim or np.broadcast_shapes(a.shape, shape) != a.shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"sum_to_size: size {shape} is not expandable to the tensor's shape "
+                         f"{a.shape}") from None
+    return SumToShape.apply(a, shape=shape)
 
 
 def expand(a: Tensor, *sizes: Any) -> Tensor:

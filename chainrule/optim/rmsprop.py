@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import jit
+from chainrule.backend import jit
 from chainrule.optim.optimizer import Optimizer, ParamsT, _lerp_
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import jit
-from chainrule.autograd.function import empty, memory_order
+from chainrule.backend import jit
+from chainrule.backend.buffers import empty, memory_order
 from chainrule.optim.optimizer import Optimizer, ParamsT
 
 

@@ -161,13 +161,13 @@ def test_gradcheck_would_catch_a_wrong_linear_gradient(monkeypatch):
     from chainrule.autograd.gradcheck import GradcheckError
     from chainrule.ops import linalg
 
-    original = linalg.Linear.backward
+    original = linalg.Affine.backward
 
     def wrong(self, g, out):
         gx, gw, *rest = original(self, g, out)
         return (gx, gw * 2, *rest)
 
-    monkeypatch.setattr(linalg.Linear, "backward", wrong)
+    monkeypatch.setattr(linalg.Affine, "backward", wrong)
     rng = np.random.default_rng(0)
     x = cr.tensor(rng.standard_normal((2, 3)))
     w = cr.tensor(rng.standard_normal((2, 3)), requires_grad=True)

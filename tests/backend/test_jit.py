@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chainrule import jit
+from chainrule.backend import jit
 
 
 def test_disabled_restores_the_previous_setting():

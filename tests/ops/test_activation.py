@@ -1,4 +1,4 @@
-"""chainrule.ops.activations: the lecture's units, each checked against NumPy, finite differences
+"""chainrule.ops.activation: the lecture's units, each checked against NumPy, finite differences
 and torch (first and second order), plus their behaviour at kinks and for huge |z| in float32."""
 
 from __future__ import annotations

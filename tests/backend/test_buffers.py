@@ -6,7 +6,7 @@ import gc
 
 import numpy as np
 
-from chainrule.autograd.function import _ArrayCache, empty, memory_order
+from chainrule.backend.buffers import _ArrayCache, empty, memory_order
 
 SHAPE = (64, 1024)  # 256 KiB of float32: above the cache's minimum size
 

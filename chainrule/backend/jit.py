@@ -2,19 +2,20 @@
 
 A few steps of a training loop are limited by memory traffic, not arithmetic: an optimizer
 update reads and writes every parameter several times as separate NumPy passes, max pooling
-compares its window taps in one pass each and finds the argmax again in backward. A compiled
-loop does the same work in one pass. Each op that
-has such a kernel keeps its NumPy code beside it and picks one at run time:
+compares its window taps in one pass each. A compiled loop does the same work in one pass. Each
+backend function that has such a kernel keeps its NumPy twin beside it and picks one at run time:
 
     if jit.enabled():
         _kernel(...)          # a function decorated with @jit.kernel
     else:
-        ...                   # the NumPy version, same arithmetic, same results
+        ...                   # the NumPy twin: same arithmetic, same results
 
-so a NumPy-only install still works and every op is tested both ways. numba is imported (and
-each kernel compiled, with an on-disk cache) only the first time a kernel runs. Set the
-environment variable ``CHAINRULE_JIT=0``, or call ``chainrule.jit.set_enabled(False)``, to use
-NumPy only. Install the kernels with ``pip install chainrule[jit]``.
+so a NumPy-only install still works and every kernel is tested against its twin. Only modules of
+`chainrule.backend` use this; ops, optimizers and layers call the backend's named functions.
+numba is imported (and each kernel compiled, with an on-disk cache) only the first time a kernel
+runs. Set the environment variable ``CHAINRULE_JIT=0``, or call
+``chainrule.jit.set_enabled(False)``, to use NumPy only. Install the kernels with
+``pip install chainrule[jit]``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""chainrule.ops.pool: max_pool2d/1d, avg_pool2d/1d and adaptive_avg_pool2d.
+"""chainrule.ops.pooling: max_pool2d/1d, avg_pool2d/1d and adaptive_avg_pool2d.
 
 Each against a NumPy loop over output positions written from torch's documented rules (window
 p starts at p·s − pad; ceil_mode's last window must start inside the input or the left padding;

@@ -1,0 +1,132 @@
+"""Reused memory for large arrays: the buffer cache, and layout helpers that go with it.
+
+NumPy twin: `np.empty(shape, dtype)`. `empty` returns the same kind of array (uninitialised, C
+order or the axis order asked for), only its memory may be a buffer that an earlier training step
+used and let go of. Results never depend on it: `array_cache.clear()`, or a limit of 0, turns it
+into plain `np.empty`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+
+class _ArrayCache:
+    """Large arrays handed out again once nothing refers to them any more.
+
+    A training step allocates the same large arrays (im2col matrices, activations, error
+    signals) every time. Fresh memory of that size costs page faults (the allocator returns it to
+    the OS between steps), often more than the arithmetic on it. Here each buffer stays owned by
+    the cache; `empty` returns a view of one whose only reference is the cache's own — every
+    array, view or Tensor still using a buffer holds a reference to it (a view's `.base`), so a
+    buffer in use is never handed out twice. At most `limit` bytes are kept (arrays over a quarter
+    of it are never cached); least recently used buffers are dropped first (an array in use then
+    simply stays alive on its own). `clear()` hands all idle memory back.
+    """
+
+    #: arrays smaller than this come straight from np.empty
+    min_bytes = 1 << 17
+
+    def __init__(self, limit: int = 256 << 20) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._bufs: dict[tuple[int, np.dtype], list[np.ndarray]] = {}
+        self._last: dict[int, int] = {}  # id(buffer) -> tick of its last hand-out
+        self._tick = 0
+        self._bytes = 0
+        self._free_refs = self._refs_of_free_buffer()
+
+    @staticmethod
+    def _refs_of_free_buffer() -> int:
+        """sys.getrefcount of a buffer referenced only by its list, seen as `empty` sees it."""
+        bufs = [np.empty(1)]
+        for buf in bufs:
+            return sys.getrefcount(buf)
+        raise AssertionError
+
+    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """Like np.empty(shape, dtype) (C order), possibly reusing an idle buffer."""
+        dtype = np.dtype(dtype)
+        count = 1
+        for n in shape:
+            count *= n
+        nbytes = count * dtype.itemsize
+        if nbytes < self.min_bytes or nbytes > self.limit // 4 or dtype.hasobject:
+            return np.empty(shape, dtype)
+        key = (count, dtype)
+        with self._lock:
+            self._tick += 1
+            bufs = self._bufs.setdefault(key, [])
+            for buf in bufs:
+                if sys.getrefcount(buf) == self._free_refs:
+                    self._last[id(buf)] = self._tick
+                    return buf.reshape(shape)
+            buf = np.empty(count, dtype)
+            if self._bytes + nbytes > self.limit:
+                self._evict(self._bytes + nbytes - self.limit)
+            if self._bytes + nbytes <= self.limit:
+                bufs.append(buf)
+                self._last[id(buf)] = self._tick
+                self._bytes += nbytes
+            return buf.reshape(shape)
+
+    def _evict(self, need: int) -> None:
+        entries = sorted(((self._last[id(b)], key, b) for key, bufs in self._bufs.items()
+                          for b in bufs), key=lambda e: e[0])
+        for _, key, buf in entries:
+            if need <= 0:
+                break
+            self._bufs[key] = [b for b in self._bufs[key] if b is not buf]
+            del self._last[id(buf)]
+            self._bytes -= buf.nbytes
+            need -= buf.nbytes
+
+    def clear(self) -> None:
+        """Drop every cached buffer (arrays still in use stay valid)."""
+        with self._lock:
+            self._bufs.clear()
+            self._last.clear()
+            self._bytes = 0
+
+
+array_cache = _ArrayCache()
+
+
+def empty(shape: tuple[int, ...], dtype: Any, order: tuple[int, ...] | None = None
+          ) -> np.ndarray:
+    """np.empty for op outputs and scratch space, reusing idle large buffers (`_ArrayCache`).
+
+    `order` lays the memory out in that axis order, outermost first (C order when None), as
+    `memory_order` reports it, so an output can share its input's layout.
+    """
+    if order is None or order == tuple(range(len(shape))):
+        return array_cache.empty(shape, dtype)
+    buf = array_cache.empty(tuple(shape[i] for i in order), dtype)
+    inverse = [0] * len(order)
+    for pos, axis in enumerate(order):
+        inverse[axis] = pos
+    return buf.transpose(inverse)
+
+
+def copy(a: np.ndarray, order: tuple[int, ...] | None = None) -> np.ndarray:
+    """A copy of `a` in a (possibly reused) buffer laid out in `order` (see `empty`)."""
+    out = empty(a.shape, a.dtype, order)
+    np.copyto(out, a)
+    return out
+
+
+def memory_order(a: np.ndarray) -> tuple[int, ...]:
+    """a's axes from the largest stride to the smallest: (0, 1, ...) for a C-ordered array."""
+    strides = a.strides
+    return tuple(sorted(range(a.ndim), key=lambda i: -abs(strides[i])))
+
+
+def flat(a: np.ndarray) -> np.ndarray | None:
+    """a's entries as a 1-D view in memory order, or None when a is not one dense block.
+    Two arrays with the same shape and `memory_order` give views that pair up entry by entry."""
+    t = a.transpose(memory_order(a))
+    return t.reshape(-1) if t.flags.c_contiguous else None

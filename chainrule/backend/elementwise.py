@@ -1,0 +1,44 @@
+"""ReLU's forward and its gate, into reused buffers that keep the input's memory layout.
+
+NumPy twins: `relu(z)` is ``np.maximum(z, 0)``; `gate(x, m)` is ``x * (m > 0).astype(x.dtype)``.
+The compiled gate makes one pass over x and m instead of building the 0/1 array first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.backend import jit
+from chainrule.backend.buffers import empty, flat, memory_order
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """max(z, 0), laid out in memory like z (a conv layer's batch-last buffer stays batch-last)."""
+    if z.dtype.kind != "f":
+        return np.maximum(z, 0)
+    return np.maximum(z, 0, out=empty(z.shape, z.dtype, memory_order(z)))
+
+
+def gate(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """x · 1[m > 0], exactly as multiplying by the bool array cast to x's dtype (NaN · 0 = NaN,
+    −x · 0 = −0.0), laid out like x."""
+    if x.dtype.kind != "f" or x.shape != m.shape:
+        return x * (m > 0).astype(x.dtype)
+    order = memory_order(x)
+    out = empty(x.shape, x.dtype, order)
+    if jit.enabled() and memory_order(m) == order:
+        xs, ms, os_ = flat(x), flat(m), flat(out)
+        if xs is not None and ms is not None and os_ is not None:
+            _gate_kernel(xs, ms, os_, x.dtype.type(0))
+            return out
+    mask = m if m.dtype == np.bool_ else np.greater(m, 0, out=empty(m.shape, np.bool_,
+                                                                     memory_order(m)))
+    return np.multiply(x, mask, out=out)
+
+
+@jit.kernel
+def _gate_kernel(x, m, out, zero):  # type: ignore[no-untyped-def]
+    """out = x · 1[m > 0] on flat arrays: x, or x · 0 (−0.0 for negative x, NaN for NaN or ±∞),
+    exactly as NumPy multiplies by a bool."""
+    for i in range(x.size):
+        out[i] = x[i] if m[i] > 0 else x[i] * zero

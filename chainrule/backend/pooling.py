@@ -1,0 +1,208 @@
+"""Pooling windows: max with the tap of each window's maximum, and the sums and scatters over taps.
+
+Every function walks the window's kernel taps: tap k = i·KW + j of all outputs at once is one
+strided view of the padded input (`Window.taps`), so no window array is copied and no Python loop
+runs over pixels. `max_pool` and `max_pool_scatter` also have compiled kernels for (C, H, W, N)
+buffers, the layout conv layers produce, where the inner loop runs along memory; their NumPy
+twins give the same values and the same taps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from chainrule.backend import jit
+from chainrule.backend.buffers import copy, empty, memory_order
+from chainrule.backend.windows import pad2d
+
+if TYPE_CHECKING:
+    from chainrule.ops.geometry import Window
+
+Layout = tuple[int, ...] | None
+
+
+def tap_dtype(window: Window) -> type:
+    """The smallest unsigned integer type that numbers the window's taps."""
+    return np.uint8 if window.kernel[0] * window.kernel[1] <= 256 else np.uint32
+
+
+def max_pool(x: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """(y, taps): y = the maximum of each window of x (N, C, H, W), a NaN if the window holds one;
+    taps = which tap k = i·KW + j held it: the first maximum in row-major order, or the last NaN
+    (PyTorch's choices). Padding reads as −∞."""
+    out = window.out_shape(*x.shape[2:])
+    xt = x.transpose(1, 2, 3, 0)
+    if jit.enabled() and xt.flags.c_contiguous:
+        n, c = x.shape[:2]
+        best = empty((c, *out, n), x.dtype)
+        taps = empty((c, *out, n), tap_dtype(window))
+        (kh, kw), (sh, sw), (ph, _, pw, _) = window.kernel, window.stride, window.padding
+        _max_pool_kernel(xt, best, taps, kh, kw, sh, sw, ph, pw)
+        return best.transpose(3, 0, 1, 2), taps.transpose(3, 0, 1, 2)
+    views = [v for _, v in _tap_views(pad2d(x, window.padding, -np.inf), window, out)]
+    best = copy(views[0], memory_order(views[0]))
+    for v in views[1:]:
+        np.maximum(best, v, out=best)  # NaN wins
+    return best, _argmax_taps(views, best, window)
+
+
+def _tap_views(xp: np.ndarray, window: Window, out: tuple[int, int]
+               ) -> list[tuple[int, np.ndarray]]:
+    return [(k, xp[:, :, rows, cols]) for k, (rows, cols) in window.taps(out)]
+
+
+def _argmax_taps(views: list[np.ndarray], best: np.ndarray, window: Window) -> np.ndarray:
+    """For each output, the first tap equal to its maximum, or in a window with a NaN its last
+    NaN."""
+    order = memory_order(best)
+    taps = empty(best.shape, tap_dtype(window), order)
+    taps.fill(0)
+    hit, taken = empty(best.shape, np.bool_, order), None
+    for k, v in enumerate(views):
+        np.equal(v, best, out=hit)
+        if taken is None:
+            taken = copy(hit, order)
+            continue
+        np.greater(hit, taken, out=hit)  # hit and not taken
+        taken |= hit
+        np.copyto(taps, k, where=hit)
+    if best.size and np.isnan(best.max()):  # max propagates NaN: one pass, no array
+        nan = np.isnan(best)
+        for k in range(len(views) - 1, -1, -1):
+            last = nan & np.isnan(views[k])
+            nan &= ~last
+            np.copyto(taps, k, where=last)
+    return taps
+
+
+def max_pool_scatter(g: np.ndarray, taps: np.ndarray, window: Window, shape: tuple[int, ...],
+                     layout: Layout = None) -> np.ndarray:
+    """x̄ of shape `shape`: each g placed where its window's `taps` entry points, summed where
+    windows overlap (max pooling's backward). NumPy twin: `scatter` of g masked per tap."""
+    taps_t = taps.transpose(1, 2, 3, 0)
+    if jit.enabled() and taps_t.flags.c_contiguous:  # (C, H, W, N), as the kernel saves them
+        gt = g.transpose(1, 2, 3, 0)
+        if not gt.flags.c_contiguous:  # small (pooled size): one copy into that layout
+            gt = copy(gt)
+        n, c, h, w = shape
+        dx = empty((c, h, w, n), g.dtype)
+        (kh, kw), (sh, sw), (ph, _, pw, _) = window.kernel, window.stride, window.padding
+        _max_pool_scatter_kernel(gt, taps_t, dx, kh, kw, sh, sw, ph, pw, window.tiles(h, w))
+        return dx.transpose(3, 0, 1, 2)
+    order = memory_order(taps)
+    if memory_order(g) != order:  # one transposing copy here instead of one in every tap
+        g = copy(g, order)
+    hit = empty(g.shape, np.bool_, order)
+    return scatter(g, shape, window, lambda k, g: _select(np.equal(taps, k, out=hit), g),
+                   layout)
+
+
+def max_pool_gather(x: np.ndarray, taps: np.ndarray, window: Window) -> np.ndarray:
+    """y = x at each window's tap `taps` (the adjoint of `max_pool_scatter`)."""
+    xp = pad2d(x, window.padding, 0)
+    y = np.zeros(taps.shape, x.dtype)
+    for k, v in _tap_views(xp, window, taps.shape[2:]):  # type: ignore[arg-type]
+        np.copyto(y, v, where=taps == k)
+    return y
+
+
+def window_sum(x: np.ndarray, window: Window) -> np.ndarray:
+    """Σ of each window of x (zero padding)."""
+    total = None
+    for _, v in _tap_views(pad2d(x, window.padding, 0), window, window.out_shape(*x.shape[2:])):
+        total = v.copy(order="K") if total is None else np.add(total, v, out=total)
+    assert total is not None
+    return total
+
+
+def scatter(g: np.ndarray, shape: tuple[int, ...], window: Window,
+            weight: Callable[[int, np.ndarray], np.ndarray] | None = None,
+            layout: Layout = None) -> np.ndarray:
+    """x̄ of shape `shape`: Σ over taps k of weight(k, g) added at the positions tap k read, then
+    un-padded (the adjoint of reading the windows). `layout` orders the result's memory (axis
+    order, outermost first; C order if None)."""
+    if weight is None:
+        def weight(k: int, g: np.ndarray) -> np.ndarray:
+            return g
+    out = g.shape[2:]
+    h, w = shape[2:]
+    if window.tiles(h, w):  # every pixel written once: no zero fill, no accumulation
+        dx = empty(shape, g.dtype, layout)
+        for k, (rows, cols) in window.taps(out):  # type: ignore[arg-type]
+            np.add(weight(k, g), 0, out=dx[:, :, rows, cols])  # + 0: as 0 + v, -0.0 → 0.0
+        return dx
+    t, b, l, r = window.padding
+    xp = empty((*shape[:2], h + t + b, w + l + r), g.dtype, layout)
+    xp.fill(0)
+    for k, (rows, cols) in window.taps(out):  # type: ignore[arg-type]
+        xp[:, :, rows, cols] += weight(k, g)
+    return xp[:, :, t:t + h, l:l + w]
+
+
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """np.where(hit, g, 0) without branches (a bit mask): much faster on scattered hits."""
+    u = _UINT.get(g.dtype.itemsize)
+    if g.dtype.kind != "f" or u is None or hit.shape != g.shape:
+        return np.where(hit, g, 0)
+    mask = empty(g.shape, u, memory_order(g))
+    np.copyto(mask, hit)
+    np.negative(mask, out=mask)  # 1 → all bits set
+    return np.bitwise_and(g.view(u), mask, out=mask).view(g.dtype)
+
+
+@jit.kernel
+def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):  # type: ignore[no-untyped-def]
+    """best[c, oh, ow, n] = max over the window and index = its tap: the first maximum in
+    row-major order, or the last NaN. Arrays indexed (C, H, W, N), so the innermost loop runs
+    along memory; taps in the padding read as −∞."""
+    c_, h_, w_, n_ = x.shape
+    for c in range(c_):
+        for oh in range(best.shape[1]):
+            for ow in range(best.shape[2]):
+                for n in range(n_):
+                    best[c, oh, ow, n] = -np.inf
+                    index[c, oh, ow, n] = 0
+                for i in range(kh):
+                    r = oh * sh + i - ph
+                    for j in range(kw):
+                        q = ow * sw + j - pw
+                        if r < 0 or r >= h_ or q < 0 or q >= w_:
+                            continue
+                        k = i * kw + j
+                        for n in range(n_):
+                            v = x[c, r, q, n]
+                            if k == 0 or v > best[c, oh, ow, n] or v != v:
+                                best[c, oh, ow, n] = v
+                                index[c, oh, ow, n] = k
+
+
+@jit.kernel
+def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):  # type: ignore[no-untyped-def]
+    """dx[c, h, w, n] = Σ of g over the windows whose argmax tap reads (h, w) (arrays indexed
+    (C, H, W, N)). When the windows tile the input every entry is written exactly once, so
+    there is no zero fill. `+ 0.0` turns −0.0 into 0.0, as 0 + v does in the NumPy path."""
+    h_, w_ = dx.shape[1], dx.shape[2]
+    if not tiles:
+        dx[...] = 0
+    for c in range(dx.shape[0]):
+        for oh in range(g.shape[1]):
+            for ow in range(g.shape[2]):
+                for i in range(kh):
+                    r = oh * sh + i - ph
+                    for j in range(kw):
+                        q = ow * sw + j - pw
+                        if r < 0 or r >= h_ or q < 0 or q >= w_:
+                            continue
+                        k = i * kw + j
+                        for n in range(dx.shape[3]):
+                            hit = index[c, oh, ow, n] == k
+                            if tiles:
+                                dx[c, r, q, n] = g[c, oh, ow, n] + 0.0 if hit else 0.0
+                            elif hit:
+                                dx[c, r, q, n] += g[c, oh, ow, n]

@@ -1,0 +1,98 @@
+"""Windows of an image as matrices: padding, im2col and its adjoint col2im.
+
+Images here are read as (C, H, W, N) buffers (batch innermost): an (N, C, H, W) array that is a
+view of such a buffer costs nothing to read that way, and every im2col row, col2im update and
+pooling tap then is one long contiguous run (W·N entries) instead of a few pixels. Convolution
+and pooling layers hand their outputs on in that layout.
+
+NumPy twins: `im2col` equals stacking ``x_pad[:, c, oh·s + i·d, ow·s + j·d]`` for every (c, i, j)
+(``np.lib.stride_tricks.sliding_window_view`` and a transpose); `col2im` is its adjoint, the
+``np.add.at`` of those entries back into the image. `window` is the op's geometry
+(`chainrule.ops.geometry.Window`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from chainrule.backend.buffers import copy, empty
+
+if TYPE_CHECKING:
+    from chainrule.ops.geometry import Pads, Window
+
+
+def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes by (top, bottom, left, right) with `value` (np.pad, faster)."""
+    t, b, l, r = pads
+    if not (t or b or l or r):
+        return x
+    out = np.full((*x.shape[:-2], x.shape[-2] + t + b, x.shape[-1] + l + r), value, x.dtype)
+    out[..., t:t + x.shape[-2], l:l + x.shape[-1]] = x
+    return out
+
+
+def channel_rows(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) as its (C, H·W·N) matrix: free when `a` is a view of a (C, H, W, N) buffer."""
+    rows = a.transpose(1, 2, 3, 0)
+    if not rows.flags.c_contiguous:
+        rows = copy(rows)
+    return rows.reshape(a.shape[1], -1)
+
+
+def im2col(x: np.ndarray, window: Window) -> np.ndarray:
+    """col[(c, i, j), (oh, ow, n)] = x_pad[n, c, oh·s + i·d, ow·s + j·d] (C·KH·KW, OH·OW·N).
+
+    Each (c, i, j, oh) row of col is one run of OW·N consecutive entries, whatever the channel
+    count.
+    """
+    n, c, h, w = x.shape
+    t, b, l, r = window.padding
+    out = window.out_shape(h, w)
+    xp = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
+    if t or b or l or r or not xp.flags.c_contiguous:
+        xp = empty((c, h + t + b, w + l + r, n), x.dtype)
+        xp[:, :t] = 0
+        xp[:, t + h:] = 0
+        xp[:, t:t + h, :l] = 0
+        xp[:, t:t + h, l + w:] = 0
+        xp[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    (kh, kw), (st, sl), (dh, dw) = window.kernel, window.stride, window.dilation
+    sc, sh, sw, sn = xp.strides
+    col = empty((c, kh, kw, *out, n), x.dtype)
+    np.copyto(col, as_strided(xp, col.shape, (sc, sh * dh, sw * dw, sh * st, sw * sl, sn),
+                              writeable=False))
+    return col.reshape(c * kh * kw, out[0] * out[1] * n)
+
+
+def col2im(dcol: np.ndarray, shape: tuple[int, ...], window: Window) -> np.ndarray:
+    """The adjoint of `im2col`: x̄[n, c, h, w] = Σ of dcol over the entries that copied
+    x[n, c, h, w]. Returned as an (N, C, H, W) view of a (C, H, W, N) buffer."""
+    n, c, h, w = shape
+    t, b, l, r = window.padding
+    out = window.out_shape(h, w)
+    xp = empty((c, h + t + b, w + l + r, n), dcol.dtype)
+    xp.fill(0)
+    taps = dcol.reshape(c, window.kernel[0], window.kernel[1], *out, n)
+    for i in range(window.kernel[0]):
+        for j in range(window.kernel[1]):
+            rows, cols = window.tap(i, j, out)
+            xp[:, rows, cols] += taps[:, i, j]
+    return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
+
+
+def patches(x: np.ndarray, window: Window) -> np.ndarray:
+    """im2col as a contiguous (N, OH, OW, C, KH, KW) array."""
+    n, c = x.shape[:2]
+    out = window.out_shape(*x.shape[2:])
+    col = im2col(x, window).reshape(c, *window.kernel, *out, n)
+    return np.ascontiguousarray(col.transpose(5, 3, 4, 0, 1, 2))
+
+
+def patches_adjoint(g: np.ndarray, shape: tuple[int, ...], window: Window) -> np.ndarray:
+    """col2im of a (N, OH, OW, C, KH, KW) array of patch error signals."""
+    dcol = np.ascontiguousarray(g.transpose(3, 4, 5, 1, 2, 0)).reshape(
+        g.shape[3] * g.shape[4] * g.shape[5], -1)
+    return col2im(dcol, shape, window)
