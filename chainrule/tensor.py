@@ -8,6 +8,7 @@ graph (see `chainrule.autograd.engine`).
 
 from __future__ import annotations
 
+import builtins as _builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +205,7 @@ class Tensor:
                                "elements is ambiguous; use .any() or .all()")
         return bool(self.data)
 
-    def __float__(self) -> float:
+    def __float__(self) -> _builtins.float:
         return float(self.item())
 
     def __int__(self) -> int:
@@ -309,6 +310,236 @@ class Tensor:
                                "would corrupt the graph; wrap it in cr.no_grad() or use "
                                "cr.where / out-of-place ops")
         self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ----------------------------------------------------------------- elementwise math
+    def abs(self) -> Tensor:
+        """|x| (see `chainrule.ops.abs`)."""
+        return _ops.abs(self)
+
+    def exp(self) -> Tensor:
+        """e^x (see `chainrule.ops.exp`)."""
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Natural log (see `chainrule.ops.log`)."""
+        return _ops.log(self)
+
+    def log1p(self) -> Tensor:
+        """log(1 + x) (see `chainrule.ops.log1p`)."""
+        return _ops.log1p(self)
+
+    def sqrt(self) -> Tensor:
+        """√x (see `chainrule.ops.sqrt`)."""
+        return _ops.sqrt(self)
+
+    def sin(self) -> Tensor:
+        """sin x (see `chainrule.ops.sin`)."""
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """cos x (see `chainrule.ops.cos`)."""
+        return _ops.cos(self)
+
+    def sign(self) -> Tensor:
+        """−1, 0 or 1 (see `chainrule.ops.sign`)."""
+        return _ops.sign(self)
+
+    def clip(self, min: _builtins.float | None = None,
+             max: _builtins.float | None = None) -> Tensor:
+        """Clamp into [min, max] (see `chainrule.ops.clip`)."""
+        return _ops.clip(self, min, max)
+
+    def clamp(self, min: _builtins.float | None = None,
+              max: _builtins.float | None = None) -> Tensor:
+        """Alias of `clip` (see `chainrule.ops.clamp`)."""
+        return _ops.clamp(self, min, max)
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise maximum (see `chainrule.ops.maximum`)."""
+        return _ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise minimum (see `chainrule.ops.minimum`)."""
+        return _ops.minimum(self, other)
+
+    # ----------------------------------------------------------------- arithmetic by name
+    def add(self, other: Any) -> Tensor:
+        """self + other (see `chainrule.ops.add`)."""
+        return _ops.add(self, other)
+
+    def sub(self, other: Any) -> Tensor:
+        """self − other (see `chainrule.ops.sub`)."""
+        return _ops.sub(self, other)
+
+    def mul(self, other: Any) -> Tensor:
+        """self · other (see `chainrule.ops.mul`)."""
+        return _ops.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        """self / other (see `chainrule.ops.div`)."""
+        return _ops.div(self, other)
+
+    def pow(self, other: Any) -> Tensor:
+        """self ** other (see `chainrule.ops.pow`)."""
+        return _ops.pow(self, other)
+
+    def neg(self) -> Tensor:
+        """−self (see `chainrule.ops.neg`)."""
+        return _ops.neg(self)
+
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product self @ other (see `chainrule.ops.matmul`)."""
+        return _ops.matmul(self, other)
+
+    # ----------------------------------------------------------------- activations
+    def identity(self) -> Tensor:
+        """The tensor itself (see `chainrule.ops.identity`)."""
+        return _ops.identity(self)
+
+    def relu(self) -> Tensor:
+        """max(0, x) (see `chainrule.ops.relu`)."""
+        return _ops.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        """Logistic 1 / (1 + e^−x) (see `chainrule.ops.sigmoid`)."""
+        return _ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """tanh x (see `chainrule.ops.tanh`)."""
+        return _ops.tanh(self)
+
+    def softplus(self, beta: _builtins.float = 1.0,
+                 threshold: _builtins.float = 20.0) -> Tensor:
+        """Soft ReLU (see `chainrule.ops.softplus`)."""
+        return _ops.softplus(self, beta, threshold)
+
+    def step(self) -> Tensor:
+        """Hard threshold 1[x > 0] (see `chainrule.ops.step`)."""
+        return _ops.step(self)
+
+    def hard_threshold(self) -> Tensor:
+        """Alias of `step` (see `chainrule.ops.hard_threshold`)."""
+        return _ops.hard_threshold(self)
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Sum over `dim` (see `chainrule.ops.sum`)."""
+        return _ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Mean over `dim` (see `chainrule.ops.mean`)."""
+        return _ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: _builtins.float | None = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Variance over `dim` (see `chainrule.ops.var`)."""
+        return _ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: _builtins.float | None = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Standard deviation over `dim` (see `chainrule.ops.std`)."""
+        return _ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims)
+
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """Largest value, or (values, indices) along `dim` (see `chainrule.ops.max`)."""
+        return _ops.max(self, dim, keepdim, axis=axis)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """Smallest value, or (values, indices) along `dim` (see `chainrule.ops.min`)."""
+        return _ops.min(self, dim, keepdim, axis=axis)
+
+    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Largest values over `dim` (see `chainrule.ops.amax`)."""
+        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Smallest values over `dim` (see `chainrule.ops.amin`)."""
+        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """Index of the maximum (see `chainrule.ops.argmax`)."""
+        return _ops.argmax(self, dim, keepdim, axis=axis)
+
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """Index of the minimum (see `chainrule.ops.argmin`)."""
+        return _ops.argmin(self, dim, keepdim, axis=axis)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                  keepdims: bool | None = None) -> Tensor:
+        """log Σ e^x over `dim` (see `chainrule.ops.logsumexp`)."""
+        return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def softmax(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """Softmax along `dim` (see `chainrule.ops.softmax`)."""
+        return _ops.softmax(self, dim, axis=axis)
+
+    def log_softmax(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """log(softmax) along `dim` (see `chainrule.ops.log_softmax`)."""
+        return _ops.log_softmax(self, dim, axis=axis)
+
+    # ----------------------------------------------------------------- shape
+    # torch spells these with *sizes: x.reshape(2, 3) and x.reshape((2, 3)) both work.
+    def reshape(self, *shape: Any) -> Tensor:
+        """Same elements, new shape (see `chainrule.ops.reshape`)."""
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        """Alias of `reshape` (see `chainrule.ops.reshape`)."""
+        return _ops.reshape(self, *shape)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the axes (see `chainrule.ops.permute`)."""
+        return _ops.permute(self, *dims)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to `sizes`, -1 keeping a dim (see `chainrule.ops.expand`)."""
+        return _ops.expand(self, *sizes)
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        """Broadcast to `shape` (see `chainrule.ops.broadcast_to`)."""
+        return _ops.broadcast_to(self, *shape)
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """Sum down to `size` (see `chainrule.ops.sum_to_size`)."""
+        return _ops.sum_to_size(self, *size)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dims start_dim..end_dim (see `chainrule.ops.flatten`)."""
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two axes (see `chainrule.ops.transpose`)."""
+        return _ops.transpose(self, dim0, dim1)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Drop axes of length 1 (see `chainrule.ops.squeeze`)."""
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert an axis of length 1 (see `chainrule.ops.unsqueeze`)."""
+        return _ops.unsqueeze(self, dim)
+
+    def pad(self, pad: Sequence[int], value: _builtins.float = 0.0,
+            mode: str = "constant") -> Tensor:
+        """Constant padding, torch's convention (see `chainrule.ops.pad`)."""
+        return _ops.pad(self, pad, value, mode)
+
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
+              ) -> tuple[Tensor, ...]:
+        """Pieces along `dim` (see `chainrule.ops.split`)."""
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """`chunks` near-equal pieces along `dim` (see `chainrule.ops.chunk`)."""
+        return _ops.chunk(self, chunks, dim)
 
 
 def _shape_args(size: tuple[Any, ...], op: str) -> Shape:
@@ -461,8 +692,8 @@ def randperm(n: int) -> Tensor:
     return Tensor._make(_generator.permutation(n).astype(np.int64), False, None)
 
 
-# The ops build on Tensor, and Tensor's operators call the ops: bind them once both exist.
+# The ops build on Tensor, and Tensor's methods call the ops (late-bound through `_ops`):
+# import them once Tensor exists.
 from chainrule import ops as _ops  # noqa: E402
 from chainrule.autograd import engine as _engine  # noqa: E402
 
-_ops._install_tensor_methods(Tensor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
 
 import numpy as np
@@ -603,3 +604,27 @@ def test_setitem_refuses_on_graph_tensors():
         x[0] = 10.0  # a leaf may be written under no_grad (initialisation, optimizer steps)
     assert x.tolist() == [10.0, 2.0]
     assert y.tolist() == [2.0, 4.0]
+
+
+# ----------------------------------------------------------------- op methods
+
+# Every method that used to be setattr'd onto Tensor from chainrule.ops at import time.
+_OP_METHODS = (
+    "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "sign", "clip", "clamp", "maximum",
+    "minimum", "relu", "sigmoid", "tanh", "softplus", "step", "hard_threshold", "sum", "mean",
+    "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "softmax",
+    "log_softmax", "matmul", "flatten", "transpose", "squeeze", "unsqueeze", "pad", "split",
+    "chunk", "add", "sub", "mul", "div", "pow", "neg",
+    "reshape", "view", "permute", "expand", "broadcast_to", "sum_to_size", "identity",
+)
+
+
+def test_op_methods_are_written_in_the_class_body():
+    missing = [name for name in _OP_METHODS if not inspect.isfunction(Tensor.__dict__.get(name))]
+    assert missing == []
+    assert all(Tensor.__dict__[name].__qualname__ == f"Tensor.{name}" for name in _OP_METHODS)
+    params = inspect.signature(Tensor.sum).parameters
+    assert list(params) == ["self", "dim", "keepdim", "axis", "keepdims"]
+    assert params["axis"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["keepdim"].default is False
+    assert list(inspect.signature(Tensor.reshape).parameters) == ["self", "shape"]

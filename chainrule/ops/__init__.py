@@ -44,30 +44,3 @@ __all__ = [
     "unfold", "unsqueeze", "var", "view", "where",
 ]
 
-# Tensor methods that are the op with the tensor as first argument.
-_METHODS = (
-    "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "sign", "clip", "clamp", "maximum",
-    "minimum", "relu", "sigmoid", "tanh", "softplus", "step", "hard_threshold", "sum", "mean",
-    "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "softmax",
-    "log_softmax", "matmul", "flatten", "transpose", "squeeze", "unsqueeze", "pad", "split",
-    "chunk", "add", "sub", "mul", "div", "pow", "neg",
-)
-
-
-def _install_tensor_methods(cls: type) -> None:
-    for name in _METHODS:
-        setattr(cls, name, globals()[name])
-
-    def _varargs(fn):
-        def method(self, *args):
-            return fn(self, *args)
-        method.__name__ = fn.__name__
-        method.__doc__ = fn.__doc__
-        return method
-
-    # torch spells these with *sizes: x.reshape(2, 3) and x.reshape((2, 3)) both work.
-    for name, fn in (("reshape", reshape), ("view", reshape), ("permute", permute),
-                     ("expand", expand), ("broadcast_to", broadcast_to),
-                     ("sum_to_size", sum_to_size)):
-        setattr(cls, name, _varargs(fn))
-    cls.identity = identity
