@@ -231,15 +231,14 @@ def broadcast_to(a: Tensor, *shape: Any) -> Tensor:
 def sum_to_size(a: Tensor, *size: Any) -> Tensor:
     """torch's sum_to_size: sum a down to `size`, which must broadcast to a's shape."""
     a = as_operand(a, op="sum_to_size")
-    shape = _size_args(size)
+    # the engine calls this for every broadcast term with a shape tuple: skip the parsing then
+    shape = size[0] if len(size) == 1 and type(size[0]) is tuple else _size_args(size)
     if shape == a.shape:
         return a
-    try:
-        if len(shape) > a.ndim or np.broadcast_shapes(a.shape, shape) != a.shape:
-            raise ValueError
-    except ValueError:
+    lead = a.ndim - len(shape)
+    if lead < 0 or any(n != 1 and n != a.shape[lead + i] for i, n in enumerate(shape)):
         raise ShapeError(f"sum_to_size: size {shape} is not expandable to the tensor's shape "
-                         f"{a.shape}") from None
+                         f"{a.shape}")
     return SumToShape.apply(a, shape=shape)
 
 
