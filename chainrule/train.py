@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from chainrule import io
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor, default_generator
+from chainrule.utils.progress import progress as progress_bar
 
 Record = dict[str, Any]
 
@@ -40,19 +40,6 @@ class History(list):
 
     def column(self, key: str) -> list[Any]:
         return [r.get(key) for r in self]
-
-
-def _progress(total: int, desc: str, enabled: bool | None):
-    """A tqdm bar on a terminal; None elsewhere (tqdm is an optional extra)."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, file=sys.stderr)
 
 
 def evaluate(model: Module, loader: Iterable[tuple[Tensor, Tensor]],
@@ -157,33 +144,35 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
         t0 = time.perf_counter()
         sums = dict.fromkeys(["loss", *metric_fns], 0.0)
         seen = 0
-        bar = _progress(len(train_loader), f"epoch {epoch}/{epochs}", progress)
-        for step, (x, y) in enumerate(train_loader, 1):
-            out = model(x)
-            loss = loss_fn(out, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None and scheduler_interval == "batch":
-                scheduler.step()
-            n = len(y)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch}, step "
-                                         f"{step}; lower the learning rate")
-            sums["loss"] += value * n
-            for name, fn in metric_fns.items():
-                sums[name] += fn(out, y) * n
-            seen += n
-            for cb in callbacks:
-                cb.on_batch_end(step, value)
-            if bar is not None:
+        # Without tqdm, training shows no bar (plain=False), as it always has: the per-epoch log
+        # line reports progress. `with` closes the bar on an error too, so the message is not
+        # printed onto the bar's line.
+        bar = progress_bar(total=len(train_loader), desc=f"epoch {epoch}/{epochs}",
+                           enabled=progress, plain=False, dynamic_ncols=True)
+        with bar:
+            for step, (x, y) in enumerate(train_loader, 1):
+                out = model(x)
+                loss = loss_fn(out, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None and scheduler_interval == "batch":
+                    scheduler.step()
+                n = len(y)
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch}, "
+                                             f"step {step}; lower the learning rate")
+                sums["loss"] += value * n
+                for name, fn in metric_fns.items():
+                    sums[name] += fn(out, y) * n
+                seen += n
+                for cb in callbacks:
+                    cb.on_batch_end(step, value)
                 bar.update(1)
                 if step % 10 == 0 or step == len(train_loader):
                     bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}",
                                     acc=f"{sums['accuracy'] / seen:.4f}")
-        if bar is not None:
-            bar.close()
         record: Record = {"epoch": epoch}
         record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
         record["lr"] = _lr(optimizer)

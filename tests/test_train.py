@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,20 @@ def test_fit_learns_moons_and_returns_history() -> None:
                                 "val_accuracy", "lr", "seconds"}
     assert lines[0].startswith("epoch   1") and "val_accuracy" in lines[0]
     assert history.column("epoch") == list(range(1, 16))
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_progress_bar_on_stderr_only_with_tqdm(tqdm_installed, monkeypatch, capsys) -> None:
+    if tqdm_installed:
+        pytest.importorskip("tqdm", reason="tqdm not installed: pip install tqdm")
+    else:   # as on an install without the `progress` extra
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+        monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model = _net()
+    fit(model, DataLoader(_moons(64), batch_size=32), nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1), epochs=1, log=None, progress=True)
+    err = capsys.readouterr().err
+    assert ("epoch 1/1" in err) if tqdm_installed else err == ""
 
 
 def test_evaluate_restores_training_mode_and_counts_every_example() -> None:

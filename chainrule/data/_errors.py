@@ -7,3 +7,7 @@ class DataError(ValueError):
 
 class DataNotFoundError(DataError):
     """A dataset could be neither found on disk nor downloaded."""
+
+    # Declared, not assigned: the datasets set this one-line summary (for `load_dataset`'s
+    # message), and readers use getattr with a default for errors raised without it.
+    reason: str

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST: find the IDX files locally or download them, verified by md5.
+"""MNIST and Fashion-MNIST as torchvision-style datasets: find the IDX files or download them.
 
 Where the files come from, first match wins:
 
@@ -9,19 +9,14 @@ Where the files come from, first match wins:
    `$CHAINRULE_FASHION_MNIST_MIRRORS`, URLs separated by spaces or commas), saved to
    `root/mnist` when `root` is given, else to the cache.
 
-Every file is checked against the published md5 of its `.gz` *or* of its decompressed content
-(re-compressed copies, such as Debian's, differ only in their gzip wrapper). Downloads go to a
-temporary file in the target folder and are renamed into place only once verified.
+Every file is checked against the published md5 of its `.gz` *or* of its decompressed content.
+How files are fetched (mirrors, md5s, atomic writes, the progress bar) is in
+`chainrule.data.download`; this module knows what the datasets are and where to look for them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import sys
-import tempfile
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,22 +25,21 @@ import numpy as np
 
 from chainrule.data._errors import DataError, DataNotFoundError
 from chainrule.data.dataset import Dataset, apply_transform
+from chainrule.data.download import (
+    DownloadError,
+    cache_dir,
+    check_md5,
+    download_from_mirrors,
+    make_folder,
+    mirror_urls,
+    remove_empty_folders,
+)
 from chainrule.data.idx import PathLike, decompress, parse_idx
 from chainrule.data.transforms import ToTensor
 from chainrule.tensor import Tensor, from_numpy
 
 _HINT = ("Point chainrule at a copy: set CHAINRULE_DATA to a folder containing {folder}/ with "
          "the four IDX files ({files}), or pass root=/path/to/{folder}.")
-
-
-def cache_dir() -> Path:
-    """chainrule's per-user data cache: `$XDG_CACHE_HOME/chainrule` or `~/.cache/chainrule`."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "chainrule"
-
-
-def md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 class ImageDataset(Dataset):
@@ -78,36 +72,6 @@ class ImageDataset(Dataset):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} images {tuple(self.data.shape[1:])})"
-
-
-class _Progress:
-    """tqdm when installed, else a one-line stderr counter; silent when disabled."""
-
-    def __init__(self, total: int | None, desc: str, enabled: bool) -> None:
-        self.total, self.desc, self.enabled, self.done, self._bar = total, desc, enabled, 0, None
-        if enabled:
-            try:
-                from tqdm import tqdm
-                self._bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True,
-                                 unit_divisor=1024, leave=False)
-            except ImportError:
-                pass
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self._bar is not None:
-            self._bar.update(n)
-        elif self.enabled:
-            of = f" / {self.total / 2**20:.1f}" if self.total else ""
-            sys.stderr.write(f"\r{self.desc}: {self.done / 2**20:.1f}{of} MiB")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 class MNIST(ImageDataset):
@@ -207,25 +171,11 @@ class MNIST(ImageDataset):
         return paths
 
     # ------------------------------------------------------------------ reading + checking
-    def _check(self, path: Path, raw: bytes, content: bytes) -> None:
-        key = path.name.removesuffix(".gz")
-        known = self.checksums.get(key, ())
-        got = md5(raw)
-        if got in known:
-            return
-        got_content = got if content is raw else md5(content)
-        if got_content in known:
-            return
-        raise DataError(f"{path}: md5 checksum mismatch: file {got}, decompressed "
-                        f"{got_content}; expected one of {', '.join(known) or '(none known)'} "
-                        f"for {self.name}'s {key}. The file is corrupt or not {self.name}: "
-                        "delete it, or pass verify=False to load it anyway")
-
     def _read(self, path: Path, verify: bool) -> np.ndarray:
         raw = path.read_bytes()
         content = decompress(raw, path)
         if verify:
-            self._check(path, raw, content)
+            check_md5(path, raw, content, self.checksums, self.name)
         return parse_idx(content, path)
 
     def _load(self, paths: Sequence[Path], verify: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -245,14 +195,6 @@ class MNIST(ImageDataset):
         return images, labels.astype(np.int64)
 
     # ------------------------------------------------------------------ downloading
-    def _mirrors(self, mirrors: Sequence[str] | None) -> list[str]:
-        if mirrors is not None:
-            return list(mirrors)
-        env = os.environ.get(self.mirror_env)
-        if env:
-            return env.replace(",", " ").split()
-        return list(self.mirrors)
-
     def _not_found(self, searched: Sequence[str], why: str,
                    short: str | None = None) -> DataNotFoundError:
         split = "train" if self.train else "test"
@@ -270,16 +212,14 @@ class MNIST(ImageDataset):
                progress: bool | None, timeout: float) -> tuple[np.ndarray, np.ndarray]:
         if not download:
             raise self._not_found(searched, "download=False, so nothing was downloaded")
-        urls = self._mirrors(mirrors)
+        urls = mirror_urls(mirrors, self.mirror_env, self.mirrors)
         if not urls:
             raise self._not_found(searched, "no download mirrors are configured")
-        created = [p for p in (folder, *folder.parents) if not p.exists()]
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            created = make_folder(folder)
         except OSError as e:
             raise self._not_found(searched, f"cannot create {folder} to download into: {e}"
                                   ) from None
-        show = sys.stderr.isatty() if progress is None else progress
         paths = []
         for name in names:
             existing = self._find(folder, [name])
@@ -291,49 +231,23 @@ class MNIST(ImageDataset):
                 except DataError:
                     pass   # damaged: download it again over it
             dest = folder / f"{name}.gz"
-            errors = []
-            for base in urls:
-                url = base.rstrip("/") + f"/{name}.gz"
-                try:
-                    self._download(url, dest, show, timeout)
-                    break
-                except (OSError, http.client.HTTPException, DataError, ValueError) as e:
-                    errors.append(f"{url}: {e}")
-            else:
-                for p in created:   # leave no empty folders behind
-                    if p.is_dir() and not any(p.iterdir()):
-                        p.rmdir()
+            try:
+                download_from_mirrors(dest.name, urls, dest, verify=self._verify_download,
+                                      progress=progress, timeout=timeout)
+            except DownloadError as e:
+                remove_empty_folders(created)   # leave no empty folders behind
+                errors = e.errors
                 more = f" and {len(errors) - 1} more mirror(s)" if len(errors) > 1 else ""
                 raise self._not_found(searched, "download failed: " + "; ".join(errors),
-                                      f"the download failed ({errors[0]}{more})")
+                                      f"the download failed ({errors[0]}{more})") from None
             paths.append(dest)
         return self._load(paths, verify=False)   # each file was verified as it arrived
 
-    def _download(self, url: str, dest: Path, show: bool, timeout: float) -> None:
-        """Fetch `url` to a temporary file beside `dest`, verify it, then rename it to `dest`."""
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                request = urllib.request.Request(url, headers={"User-Agent": "chainrule"})
-                with urllib.request.urlopen(request, timeout=timeout) as resp:
-                    length = resp.headers.get("Content-Length")
-                    bar = _Progress(int(length) if length else None, dest.name, show)
-                    try:
-                        while chunk := resp.read(1 << 16):
-                            out.write(chunk)
-                            bar.update(len(chunk))
-                    finally:
-                        bar.close()
-                out.flush()
-                os.fsync(out.fileno())
-            raw = Path(tmp).read_bytes()
-            content = decompress(raw, url)
-            self._check(Path(url.rsplit("/", 1)[-1]), raw, content)
-            parse_idx(content, url)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    def _verify_download(self, raw: bytes, url: str) -> None:
+        """Reject a download that is not this dataset's file: bad gzip, md5 or IDX layout."""
+        content = decompress(raw, url)
+        check_md5(Path(url.rsplit("/", 1)[-1]), raw, content, self.checksums, self.name)
+        parse_idx(content, url)
 
 
 class FashionMNIST(MNIST):

@@ -1,6 +1,7 @@
 """Downloads against a local HTTP server; nothing here reaches the network."""
 
 import gzip
+import sys
 
 import numpy as np
 import pytest
@@ -103,3 +104,14 @@ def test_progress(tmp_path, server, published, capsys):
     assert capsys.readouterr().err == ""
     MNIST(root=tmp_path / "b", mirrors=[url], progress=True)
     assert f"{TRAIN[0]}.gz" in capsys.readouterr().err
+
+
+def test_progress_without_tqdm_is_a_mib_counter(tmp_path, server, published, capsys,
+                                                  monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)   # as without the `progress` extra
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    url = server.serve("good", published)
+    MNIST(root=tmp_path, mirrors=[url], progress=True)
+    lines = capsys.readouterr().err.split("\n")
+    assert lines[0].startswith(f"\r{TRAIN[0]}.gz: 0.0 / 0.0 MiB") and lines[-1] == ""
+    assert lines[1].startswith(f"\r{TRAIN[1]}.gz: ") and len(lines) == 3
