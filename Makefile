@@ -21,8 +21,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks
 
+# The one lint command: CI (.ci/run) and the pre-commit hooks (.pre-commit-config.yaml) run the same
+# two checks. mypy takes its files and settings from [tool.mypy] in pyproject.toml.
 lint: $(STAMP)
 	$(PY) -m ruff check chainrule tests benchmarks examples
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -21,8 +21,8 @@ long, int = int64, int32  # noqa: A001
 
 default_float = float32
 
-_ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
-            "bool": bool_}
+_ALIASES: dict[str, np.dtype] = {"float": float32, "double": float64, "half": float16,
+                                 "long": int64, "int": int32, "bool": bool_}
 
 DTypeLike = Any
 

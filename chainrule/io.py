@@ -167,7 +167,9 @@ def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]
 # ----------------------------------------------------------------- npz
 def _write_npz(f: Any, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     meta = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    np.savez(f, **{f"a{i}": a for i, a in enumerate(arrays.values())},
+    # Typed Any: mypy checks a **dict's values against every keyword of savez, allow_pickle too.
+    entries: dict[str, Any] = {f"a{i}": a for i, a in enumerate(arrays.values())}
+    np.savez(f, **entries,
              __names__=np.frombuffer(json.dumps(list(arrays)).encode(), dtype=np.uint8),
              __metadata__=meta)
 

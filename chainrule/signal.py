@@ -204,7 +204,7 @@ def conv_matrix(kernel: ArrayLike, input_length_or_shape: int | Sequence[int],
                          f"shape {shape}, got kernel {tuple(k.shape)}")
     k = _cast(k, _float_dtype(k))
     size = (1, int(shape[0])) if len(shape) == 1 else (int(shape[0]), int(shape[1]))
-    ksize = (1, k.shape[0]) if k.ndim == 1 else k.shape
+    ksize = (1, k.shape[0]) if k.ndim == 1 else (k.shape[0], k.shape[1])
     (s0, n0), (s1, n1) = _spans_2d(size, ksize, mode, op)
     # M[(i, j), (p, q)] = k[s0 + i − p, s1 + j − q]: gather from the kernel plus one trailing 0.
     r0 = s0 + np.arange(n0)[:, None] - np.arange(size[0])[None, :]  # (n0, H)
@@ -218,7 +218,7 @@ def conv_matrix(kernel: ArrayLike, input_length_or_shape: int | Sequence[int],
 
 
 # ----------------------------------------------------------------- classic filters
-def _frozen(rows: list[list[float]]) -> np.ndarray:
+def _frozen(rows: Sequence[Sequence[float]]) -> np.ndarray:
     arr = np.array(rows, dtype=np.float32)
     arr.setflags(write=False)
     return arr

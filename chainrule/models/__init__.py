@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chainrule import nn
 from chainrule.models.lenet import lenet5
 from chainrule.models.mlp import ACTIVATIONS, activation, mlp
 
-MODELS = {"mlp": mlp, "lenet5": lenet5}
+MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "lenet5": lenet5}
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+import numpy.typing as npt
 
 from chainrule.tensor import Tensor, default_generator
 
@@ -44,7 +44,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+def _fill(tensor: Tensor, values: npt.ArrayLike) -> Tensor:
     tensor.data[...] = values
     return tensor
 

@@ -8,8 +8,10 @@ Parameters, buffers and submodules assigned as attributes are registered in orde
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import (
+    Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView,
+)
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -51,7 +53,14 @@ class Module:
     """Base class for layers and networks: subclass it, assign layers in `__init__`, define
     `forward`. Calling the module runs forward hooks around `forward`."""
 
+    # Set with object.__setattr__ in __init__ (our __setattr__ needs them to exist first).
+    # A registered name maps to None after `module.name = None`, as in torch.
     training: bool
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module | None]
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
@@ -69,7 +78,7 @@ class Module:
         # As in torch: re-assigning a registered name keeps its place in the registry (so the
         # state_dict key order stays the same), and a registered parameter or submodule can only
         # be replaced by another one or None (not silently unregistered by a plain value).
-        target = None
+        target: OrderedDict[str, Any] | None = None
         if isinstance(value, Parameter):
             target = self._parameters
         elif isinstance(value, Module):
@@ -191,7 +200,9 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
-        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+        # _parameters only ever holds Parameters (see __setattr__).
+        yield from cast("Iterator[tuple[str, Parameter]]",
+                        self._named_members("_parameters", prefix, recurse, remove_duplicate))
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
@@ -339,20 +350,28 @@ class Module:
         return sorted(set(super().__dir__()))
 
 
+def _children(container: Module) -> OrderedDict[str, Module]:
+    """A container's registry of children. Containers register them with add_module, which never
+    stores None there (add_module(name, None) only sets the attribute), so every value is a
+    Module unless a caller assigns `setattr(container, name, None)`, as torch allows too."""
+    return cast("OrderedDict[str, Module]", container._modules)
+
+
 class Sequential(Module):
     """Modules applied in order: y = f⁽ᴸ⁾ ∘ … ∘ f⁽¹⁾(x), the lecture's layered network."""
 
     def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, m in modules[0].items():
-                self.add_module(name, m)
+            for name, child in modules[0].items():
+                self.add_module(name, child)
         else:
             for i, m in enumerate(modules):
-                self.add_module(str(i), m)
+                # Only Modules belong here: a Mapping is accepted as the sole argument only.
+                self.add_module(str(i), cast(Module, m))
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
+        for m in _children(self).values():
             x = m(x)
         return x
 
@@ -360,10 +379,10 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_children(self).values())
 
     def __getitem__(self, idx: int | slice) -> Any:
-        items = list(self._modules.items())
+        items = list(_children(self).items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(items[idx]))
         if not -len(items) <= idx < len(items):
@@ -396,12 +415,12 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_children(self).values())
 
     def __getitem__(self, idx: int | slice) -> Module:
         if isinstance(idx, slice):  # a ModuleList, as in torch (not a plain list)
-            return ModuleList(list(self._modules.values())[idx])
-        return list(self._modules.values())[idx]
+            return ModuleList(list(_children(self).values())[idx])
+        return list(_children(self).values())[idx]
 
 
 class ModuleDict(Module):
@@ -413,7 +432,7 @@ class ModuleDict(Module):
             self.add_module(k, m)
 
     def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+        return _children(self)[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
@@ -427,11 +446,11 @@ class ModuleDict(Module):
     def __contains__(self, key: str) -> bool:
         return key in self._modules
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._modules.keys()
 
-    def values(self):
-        return self._modules.values()
+    def values(self) -> ValuesView[Module]:
+        return _children(self).values()
 
-    def items(self):
-        return self._modules.items()
+    def items(self) -> ItemsView[str, Module]:
+        return _children(self).items()

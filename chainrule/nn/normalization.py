@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from chainrule import _dtypes
 from chainrule.errors import ShapeError
 from chainrule.nn import functional as F
@@ -12,6 +14,10 @@ from chainrule.tensor import Tensor, ones, tensor, zeros
 
 class _BatchNorm(Module):
     _dims: tuple[int, ...]
+    # Buffers, registered (not None) exactly when track_running_stats is set.
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype: object = None,
@@ -30,9 +36,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            cast(Tensor, self.running_mean).data[...] = 0
+            cast(Tensor, self.running_var).data[...] = 1
+            cast(Tensor, self.num_batches_tracked).data[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._dims:
@@ -42,9 +48,10 @@ class _BatchNorm(Module):
         momentum = 0.0 if self.momentum is None else self.momentum
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            tracked = cast(Tensor, self.num_batches_tracked)
+            tracked.data[...] += 1
             if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(tracked.data)
         update = self.training and self.track_running_stats
         return F.batch_norm(x, self.running_mean if update or not use_batch else None,
                             self.running_var if update or not use_batch else None,

@@ -14,7 +14,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from chainrule.optim.optimizer import Optimizer
 
@@ -24,6 +24,15 @@ __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR", "
 _EPOCH_DEPRECATION = (
     "The epoch parameter in `scheduler.step()` is deprecated (as in torch); use "
     "`scheduler.step()`. When epoch is given the closed form is used where available.")
+
+
+class _Phase(TypedDict):
+    """One phase of OneCycleLR: where it ends, and the group keys of its start and end values."""
+    end_step: float
+    start_lr: str
+    end_lr: str
+    start_momentum: str
+    end_momentum: str
 
 
 def _lrs(optimizer: Optimizer) -> list[float]:
@@ -270,6 +279,7 @@ class OneCycleLR(LRScheduler):
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
         n = self.total_steps
+        self._schedule_phases: list[_Phase]
         if three_phase:
             self._schedule_phases = [
                 {"end_step": float(pct_start * n) - 1, "start_lr": "initial_lr",
