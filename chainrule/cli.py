@@ -99,13 +99,17 @@ def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, downloa
                                   transforms.Normalize(mean, std)]) if shift else prep
     # A fallback is announced once, not once per split.
     said: list[str] = []
-    test_set = load_dataset(dataset, train=False, root=root, download=download,
-                            log=lambda line: said.append(line) or print(line))
+
+    def announce(line: str) -> None:
+        said.append(line)
+        print(line)
+
+    test_set = load_dataset(dataset, train=False, root=root, download=download, log=announce)
     test = DataLoader(test_set, batch_size=1000, transform=prep)
     if not need_train:
         return None, test
-    train_set = load_dataset(dataset, train=True, root=root, download=download,
-                             log=None if said else print)
+    train_set: Any = load_dataset(dataset, train=True, root=root, download=download,
+                                  log=None if said else print)
     if train_limit is not None:
         if train_limit <= 0:
             raise CLIError(f"--train-limit must be positive, got {train_limit}")
@@ -169,6 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_loader, test_loader = _loaders(args.dataset, args.batch_size, args.seed,
                                          args.data_root, not args.no_download, args.train_limit,
                                          shift=args.augment_shift)
+    assert train_loader is not None  # asked for with need_train (the default)
     opt = _optimizer(args, model.parameters())
     sched, interval = _scheduler(args.schedule, opt, args.epochs, len(train_loader))
     n_params = sum(p.size for p in model.parameters())

@@ -37,7 +37,7 @@ def gate(x: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 @jit.kernel
-def _gate_kernel(x, m, out, zero):  # type: ignore[no-untyped-def]
+def _gate_kernel(x, m, out, zero):
     """out = x · 1[m > 0] on flat arrays: x, or x · 0 (−0.0 for negative x, NaN for NaN or ±∞),
     exactly as NumPy multiplies by a bool."""
     for i in range(x.size):

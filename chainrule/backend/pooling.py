@@ -104,7 +104,7 @@ def max_pool_gather(x: np.ndarray, taps: np.ndarray, window: Window) -> np.ndarr
     """y = x at each window's tap `taps` (the adjoint of `max_pool_scatter`)."""
     xp = pad2d(x, window.padding, 0)
     y = np.zeros(taps.shape, x.dtype)
-    for k, v in _tap_views(xp, window, taps.shape[2:]):  # type: ignore[arg-type]
+    for k, v in _tap_views(xp, window, taps.shape[2:]):
         np.copyto(y, v, where=taps == k)
     return y
 
@@ -131,13 +131,13 @@ def scatter(g: np.ndarray, shape: tuple[int, ...], window: Window,
     h, w = shape[2:]
     if window.tiles(h, w):  # every pixel written once: no zero fill, no accumulation
         dx = empty(shape, g.dtype, layout)
-        for k, (rows, cols) in window.taps(out):  # type: ignore[arg-type]
+        for k, (rows, cols) in window.taps(out):
             np.add(weight(k, g), 0, out=dx[:, :, rows, cols])  # + 0: as 0 + v, -0.0 → 0.0
         return dx
     t, b, l, r = window.padding
     xp = empty((*shape[:2], h + t + b, w + l + r), g.dtype, layout)
     xp.fill(0)
-    for k, (rows, cols) in window.taps(out):  # type: ignore[arg-type]
+    for k, (rows, cols) in window.taps(out):
         xp[:, :, rows, cols] += weight(k, g)
     return xp[:, :, t:t + h, l:l + w]
 
@@ -157,7 +157,7 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 @jit.kernel
-def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):  # type: ignore[no-untyped-def]
+def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
     """best[c, oh, ow, n] = max over the window and index = its tap: the first maximum in
     row-major order, or the last NaN. Arrays indexed (C, H, W, N), so the innermost loop runs
     along memory; taps in the padding read as −∞."""
@@ -183,7 +183,7 @@ def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):  # type: ignore[no
 
 
 @jit.kernel
-def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):  # type: ignore[no-untyped-def]
+def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):
     """dx[c, h, w, n] = Σ of g over the windows whose argmax tap reads (h, w) (arrays indexed
     (C, H, W, N)). When the windows tile the input every entry is written exactly once, so
     there is no zero fill. `+ 0.0` turns −0.0 into 0.0, as 0 + v does in the NumPy path."""

@@ -84,6 +84,7 @@ class Pow(Function):
 class PowScalar(Function):
     """y = a^p for a constant number p.   ā = ȳ · p · a^(p−1)."""
 
+    op_name = "pow"
     exponent: float
 
     def forward(self, a):
@@ -101,9 +102,6 @@ class PowScalar(Function):
             return (g * 2 * a,)
         return (g * p * a ** (p - 1),)
 
-    @property
-    def op_name(self) -> str:
-        return "pow"
 
 
 class Neg(Function):

@@ -82,13 +82,12 @@ class Amin(Amax):
 class MaxAlong(Function):
     """y = a[argmax] along one axis.   ā = ȳ at the returned index (the first maximum), else 0."""
 
+    op_name = "max"
     axis: int
     keepdims: bool
-    smallest: bool
 
     def forward(self, a):
-        pick = np.argmin if self.smallest else np.argmax
-        indices = np.expand_dims(pick(a, axis=self.axis), self.axis)
+        indices = np.expand_dims(self.pick(a, axis=self.axis), self.axis)
         self.save(indices=indices)
         out = np.take_along_axis(a, indices, axis=self.axis)
         return out if self.keepdims else np.squeeze(out, self.axis)
@@ -99,9 +98,14 @@ class MaxAlong(Function):
         np.put_along_axis(onehot, self.indices, 1, axis=self.axis)
         return (_expand_back(g, a.shape, (self.axis,), self.keepdims) * onehot,)
 
-    @property
-    def op_name(self) -> str:
-        return "min" if self.smallest else "max"
+    pick = staticmethod(np.argmax)
+
+
+class MinAlong(MaxAlong):
+    """y = a[argmin] along one axis.   ā = ȳ at the returned index (the first minimum), else 0."""
+
+    op_name = "min"
+    pick = staticmethod(np.argmin)
 
 
 class LogSumExp(Function):
@@ -229,7 +233,7 @@ def _minmax(a: Any, dim: Any, keepdim: bool, axis: Any, smallest: bool) -> Any:
     if a.ndim == 0:  # torch: the value itself, at index 0
         values = (Amin if smallest else Amax).apply(a, axes=None, keepdims=False)
         return MinMax(values, Tensor._make(np.zeros((), np.int64), False, None))
-    values = MaxAlong.apply(a, axis=d, keepdims=keepdim, smallest=smallest)
+    values = (MinAlong if smallest else MaxAlong).apply(a, axis=d, keepdims=keepdim)
     pick = np.argmin if smallest else np.argmax
     idx = pick(a.data, axis=d, keepdims=keepdim)
     return MinMax(values, Tensor._make(idx.astype(np.int64), False, None))

@@ -78,6 +78,7 @@ class GetItem(Function):
     of its k error signals (each pick is a child).
     """
 
+    op_name = "getitem"
     index: Any
 
     def forward(self, a):
@@ -86,9 +87,6 @@ class GetItem(Function):
     def backward(self, g, out):
         return (ScatterAdd.apply(g, shape=self.inputs[0].shape, index=self.index),)
 
-    @property
-    def op_name(self) -> str:
-        return "getitem"
 
 
 class ScatterAdd(Function):
@@ -136,7 +134,8 @@ class Cat(Function):
         head = (slice(None),) * self.axis
         for i, t in enumerate(self.inputs):
             n = t.shape[self.axis]
-            grads.append(g[(*head, slice(start, start + n))] if self.needs_grad(i) else None)
+            part = (*head, slice(start, start + n))
+            grads.append(g[part] if self.needs_grad(i) else None)
             start += n
         return grads
 
