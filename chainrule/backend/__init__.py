@@ -20,4 +20,4 @@ This package imports only NumPy (and numba, lazily); it never imports the rest o
 
 from chainrule.backend import buffers, jit
 
-__all__ = ["buffers", "jit"]
+__all__ = ["buffers", "jit"]  # the topic modules are imported by the ops that use them

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.backend import jit
-from chainrule.optim.optimizer import Optimizer, ParamsT, _lerp_
+from chainrule.backend.updates import adam
+from chainrule.optim.optimizer import Optimizer, ParamsT
+
+
+class _Hyper(NamedTuple):
+    """A group's hyperparameters, read once per step (symbols as in `Adam`'s docstring)."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    amsgrad: bool
+    decoupled_weight_decay: bool
 
 
 class Adam(Optimizer):
@@ -50,89 +62,27 @@ class Adam(Optimizer):
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_avg_sq")  # max_exp_avg_sq starts at 0 when missing
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param = p.data
-            grad = self._grad(p)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = 0.0
-                state["exp_avg"] = np.zeros_like(param)
-                state["exp_avg_sq"] = np.zeros_like(param)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = np.zeros_like(param)
-            if group["maximize"]:
-                grad = -grad
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            state["step"] = step = state["step"] + 1.0
-            if not group["amsgrad"] and self._fused(param, grad, exp_avg, exp_avg_sq, step,
-                                                    lr, beta1, beta2, eps, weight_decay,
-                                                    group["decoupled_weight_decay"]):
-                continue
+    def _hyperparameters(self, group: dict[str, Any]) -> _Hyper:
+        beta1, beta2 = group["betas"]
+        return _Hyper(float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                      float(group["weight_decay"]), bool(group["amsgrad"]),
+                      bool(group["decoupled_weight_decay"]))
 
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    param *= 1 - lr * weight_decay
-                else:
-                    grad = grad + weight_decay * param
-            _lerp_(exp_avg, grad, 1 - beta1)
-            exp_avg_sq *= beta2
-            exp_avg_sq += ((1 - beta2) * grad) * grad
+    def _init_state(self, param: np.ndarray, state: dict[str, Any], hyper: _Hyper) -> None:
+        state["step"] = 0.0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+        if hyper.amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
 
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-            step_size = lr / bias_correction1
-            if group["amsgrad"]:
-                max_sq = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
-                np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                denom = np.sqrt(max_sq)
-            else:
-                denom = np.sqrt(exp_avg_sq)
-            denom /= bias_correction2_sqrt
-            denom += eps
-            param += (-step_size * exp_avg) / denom
-
-
-    @staticmethod
-    def _fused(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
-               exp_avg_sq: np.ndarray, step: float, lr: float, beta1: float, beta2: float,
-               eps: float, weight_decay: float, decoupled: bool) -> bool:
-        """The update as one compiled pass when numba is in use (False: take the NumPy path).
-        The scalars are rounded to the parameter's dtype exactly where NumPy rounds them."""
-        arrays = (param, grad, exp_avg, exp_avg_sq)
-        if not jit.enabled() or param.dtype.kind != "f" or not all(
-                a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
-            return False
-        f = param.dtype.type
-        w1 = 1 - beta1
-        _adam_step(*(a.reshape(-1) for a in arrays),
-                   f(1 - lr * weight_decay) if decoupled and weight_decay else f(1),
-                   f(0 if decoupled else weight_decay), abs(w1) < 0.5, f(w1), f(1.0 - w1),
-                   f(beta2), f(1 - beta2), f((1 - beta2 ** step) ** 0.5), f(eps),
-                   f(-(lr / (1 - beta1 ** step))))
-        return True
-
-
-@jit.kernel
-def _adam_step(param, grad, exp_avg, exp_avg_sq, decay, weight_decay, small_w1, w1, w1c,
-               beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size):
-    """`Adam._update_group` for one parameter (no amsgrad) in one pass, operation for operation
-    in the NumPy path's order (so both give identical results)."""
-    for i in range(param.size):
-        p = param[i] * decay if decay != 1 else param[i]
-        g = grad[i] + weight_decay * p if weight_decay != 0 else grad[i]
-        m = exp_avg[i]
-        m = m + w1 * (g - m) if small_w1 else g - (g - m) * w1c
-        exp_avg[i] = m
-        v = exp_avg_sq[i] * beta2 + (one_minus_beta2 * g) * g
-        exp_avg_sq[i] = v
-        param[i] = p + (neg_step_size * m) / (np.sqrt(v) / bias_correction2_sqrt + eps)
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                hyper: _Hyper) -> None:
+        """One step of the rule above, in place (as NumPy code: `backend.updates.adam`)."""
+        lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled = hyper
+        state["step"] = t = state["step"] + 1.0
+        max_exp_avg_sq = self._buffer(state, "max_exp_avg_sq", param) if amsgrad else None
+        adam(param, grad, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq, t, lr, beta1,
+             beta2, eps, weight_decay, decoupled)
 
 
 class AdamW(Adam):

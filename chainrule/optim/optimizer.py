@@ -39,7 +39,13 @@ required = _RequiredParameter()
 
 
 class Optimizer:
-    """Base class: subclasses implement `_update_group(group)` (or override `step`).
+    """Base class: `step()` walks the parameters; a subclass states its update rule.
+
+    For each parameter group the base class reads the hyperparameters once
+    (`_hyperparameters(group)`), then, for every parameter with a gradient, negates the gradient
+    when the group says `maximize`, creates the parameter's state on its first step
+    (`_init_state`) and applies the subclass's rule (`_update`), which updates the parameter's
+    array and its state in place. A subclass may instead override `step` or `_update_group`.
 
     Args:
         params: an iterable of tensors, of `(name, tensor)` pairs, or of dicts that each define a
@@ -59,12 +65,12 @@ class Optimizer:
                             "in a list: [{'params': ...}]")
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        param_groups = list(params)
-        if len(param_groups) == 0:
+        given: list[Any] = list(params)
+        if len(given) == 0:
             raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(param_groups[0], dict):
-            param_groups = [{"params": param_groups}]
-        for group in param_groups:
+        groups: list[dict[str, Any]] = given if isinstance(given[0], dict) else [
+            {"params": given}]
+        for group in groups:
             self.add_param_group(group)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -96,9 +102,10 @@ class Optimizer:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{type(self).__name__}: {key} must be a real number, got "
                             f"{type(value).__name__} {value!r}")
-        ok = value >= lower and not math.isnan(value)
+        v = float(value)
+        ok = v >= lower and not math.isnan(v)
         if upper is not None:
-            ok = ok and (value <= upper if upper_inclusive else value < upper)
+            ok = ok and (v <= upper if upper_inclusive else v < upper)
         if not ok:
             raise self._error(f"Invalid {what}: {value}")
 
@@ -195,7 +202,51 @@ class Optimizer:
     step._records_call = True  # type: ignore[attr-defined]
 
     def _update_group(self, group: dict[str, Any]) -> None:
+        """Apply the update rule to each parameter of `group` that has a gradient."""
+        hyper = self._hyperparameters(group)
+        maximize = group.get("maximize", False)
+        states = self.state
+        init_state, update = self._init_state, self._update
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param = p.data
+            grad = self._grad(p)
+            if maximize:
+                grad = -grad
+            state = states.get(p)  # .get: no entry for a parameter without state (as in torch)
+            if state:
+                update(param, grad, state, hyper)
+                continue
+            if state is None:
+                state = {}
+            init_state(param, state, hyper)
+            update(param, grad, state, hyper)
+            if state:  # a rule without state (SGD without momentum) leaves no entry
+                states[p] = state
+
+    def _hyperparameters(self, group: dict[str, Any]) -> Any:
+        """`group`'s hyperparameters as `_init_state` and `_update` read them (read once per step
+        and group, not once per parameter); the group itself unless a subclass says otherwise."""
+        return group
+
+    def _init_state(self, param: np.ndarray, state: dict[str, Any], hyper: Any) -> None:
+        """Fill the empty `state` of `param` before its first update (nothing by default)."""
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                hyper: Any) -> None:
+        """The update rule: change `param` (p.data) and `state` in place from `grad` (already
+        negated for `maximize`; read it only, it may be shared)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    @staticmethod
+    def _buffer(state: dict[str, Any], key: str, param: np.ndarray) -> np.ndarray:
+        """state[key], first set to zeros like `param` when missing (an optional buffer that a
+        loaded state dict may lack, or that a changed hyperparameter now needs)."""
+        buf = state.get(key)
+        if buf is None:
+            buf = state[key] = np.zeros_like(param)
+        return buf
 
     def _grad(self, p: Tensor) -> np.ndarray:
         """p's gradient as an array of p's dtype and shape (read-only use: it may be shared)."""
@@ -317,10 +368,3 @@ class Optimizer:
                     out += f"    {key}: {group[key]}\n"
         return out + ")"
 
-
-def _lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
-    """a <- a + weight (b - a), in place, with torch's two forms for small and large weights."""
-    if abs(weight) < 0.5:
-        a += weight * (b - a)
-    else:
-        np.subtract(b, (b - a) * (1.0 - weight), out=a)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.backend import jit
-from chainrule.optim.optimizer import Optimizer, ParamsT, _lerp_
+from chainrule.backend.updates import rmsprop
+from chainrule.optim.optimizer import Optimizer, ParamsT
+
+
+class _Hyper(NamedTuple):
+    """A group's hyperparameters, read once per step (symbols as in `RMSprop`'s docstring)."""
+
+    lr: float
+    alpha: float
+    eps: float
+    weight_decay: float
+    momentum: float
+    centered: bool
 
 
 class RMSprop(Optimizer):
@@ -44,85 +55,25 @@ class RMSprop(Optimizer):
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("step", "square_avg")  # the optional buffers start at 0 when missing
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        alpha = float(group["alpha"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        momentum = float(group["momentum"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param = p.data
-            grad = self._grad(p)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = 0.0
-                state["square_avg"] = np.zeros_like(param)
-                if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(param)
-                if group["centered"]:
-                    state["grad_avg"] = np.zeros_like(param)
-            if group["maximize"]:
-                grad = -grad
-            square_avg = state["square_avg"]
-            state["step"] += 1.0
-            if not group["centered"] and self._fused(param, grad, square_avg,
-                                                     state.get("momentum_buffer"), lr, alpha,
-                                                     eps, weight_decay, momentum):
-                continue
+    def _hyperparameters(self, group: dict[str, Any]) -> _Hyper:
+        return _Hyper(float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                      float(group["weight_decay"]), float(group["momentum"]),
+                      bool(group["centered"]))
 
-            if weight_decay != 0:
-                grad = grad + weight_decay * param
-            square_avg *= alpha
-            square_avg += ((1 - alpha) * grad) * grad
-            if group["centered"]:
-                grad_avg = state.setdefault("grad_avg", np.zeros_like(param))
-                _lerp_(grad_avg, grad, 1 - alpha)
-                avg = np.sqrt(square_avg + (-grad_avg) * grad_avg)
-            else:
-                avg = np.sqrt(square_avg)
-            avg += eps
-            if momentum > 0:
-                buf = state.setdefault("momentum_buffer", np.zeros_like(param))
-                buf *= momentum
-                buf += grad / avg
-                param -= lr * buf
-            else:
-                param += (-lr * grad) / avg
+    def _init_state(self, param: np.ndarray, state: dict[str, Any], hyper: _Hyper) -> None:
+        state["step"] = 0.0
+        state["square_avg"] = np.zeros_like(param)
+        if hyper.momentum > 0:
+            state["momentum_buffer"] = np.zeros_like(param)
+        if hyper.centered:
+            state["grad_avg"] = np.zeros_like(param)
 
-    @staticmethod
-    def _fused(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
-               buf: np.ndarray | None, lr: float, alpha: float, eps: float,
-               weight_decay: float, momentum: float) -> bool:
-        """The (uncentered) update as one compiled pass when numba is in use (False: take the
-        NumPy path). Scalars are rounded to the parameter's dtype where NumPy rounds them."""
-        if momentum > 0 and buf is None:
-            return False
-        arrays = (param, grad, square_avg) + ((buf,) if momentum > 0 else ())
-        if not jit.enabled() or param.dtype.kind != "f" or not all(
-                a.flags.c_contiguous and a.dtype == param.dtype for a in arrays):
-            return False
-        f = param.dtype.type
-        flat = [a.reshape(-1) for a in arrays]
-        _rmsprop_step(flat[0], flat[1], flat[2], flat[-1], momentum > 0, f(lr), f(-lr),
-                      f(alpha), f(1 - alpha), f(eps), f(weight_decay), f(momentum))
-        return True
-
-
-@jit.kernel
-def _rmsprop_step(param, grad, square_avg, buf, use_momentum, lr, neg_lr, alpha,
-                  one_minus_alpha, eps, weight_decay, momentum):
-    """`RMSprop._update_group` for one parameter (not centered) in one pass, operation for
-    operation in the NumPy path's order. `buf` is unused without momentum."""
-    for i in range(param.size):
-        g = grad[i] + weight_decay * param[i] if weight_decay != 0 else grad[i]
-        s = square_avg[i] * alpha + (one_minus_alpha * g) * g
-        square_avg[i] = s
-        a = np.sqrt(s) + eps
-        if use_momentum:
-            b = buf[i] * momentum + g / a
-            buf[i] = b
-            param[i] = param[i] - lr * b
-        else:
-            param[i] = param[i] + (neg_lr * g) / a
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                hyper: _Hyper) -> None:
+        """One step of the rule above, in place (as NumPy code: `backend.updates.rmsprop`)."""
+        lr, alpha, eps, weight_decay, momentum, centered = hyper
+        state["step"] += 1.0
+        buf = self._buffer(state, "momentum_buffer", param) if momentum > 0 else None
+        grad_avg = self._buffer(state, "grad_avg", param) if centered else None
+        rmsprop(param, grad, state["square_avg"], buf, grad_avg, lr, alpha, eps, weight_decay,
+                momentum)

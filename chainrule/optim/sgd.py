@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.backend import jit
-from chainrule.backend.buffers import empty, memory_order
+from chainrule.backend.updates import sgd
 from chainrule.optim.optimizer import Optimizer, ParamsT
+
+
+class _Hyper(NamedTuple):
+    """A group's hyperparameters, read once per step (symbols as in `SGD`'s docstring)."""
+
+    lr: float
+    momentum: float
+    dampening: float
+    weight_decay: float
+    nesterov: bool
 
 
 class SGD(Optimizer):
@@ -41,63 +50,15 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise self._error("Nesterov momentum requires a momentum and zero dampening")
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        dampening = float(group["dampening"])
-        weight_decay = float(group["weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param = p.data
-            grad = self._grad(p)
-            if (momentum != 0 and not group["maximize"] and not group["nesterov"]
-                    and dampening == 0 and self._fused(p, param, grad, lr, momentum,
-                                                       weight_decay)):
-                continue
-            # Every step rewrites the same few arrays: scratch space comes from the buffer cache
-            # and updates run in place, so a step allocates no fresh memory (no page faults).
-            tmp = empty(param.shape, param.dtype, memory_order(param))
-            if group["maximize"]:
-                grad = -grad
-            if weight_decay != 0:
-                grad = np.add(grad, np.multiply(param, weight_decay, out=tmp), out=tmp)
-            if momentum != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = np.array(grad, copy=True)
-                    state["momentum_buffer"] = buf
-                else:
-                    buf *= momentum
-                    buf += grad if dampening == 0 else (1 - dampening) * grad
-                grad = grad + momentum * buf if group["nesterov"] else buf
-            param -= np.multiply(grad, lr, out=tmp)
+    def _hyperparameters(self, group: dict[str, Any]) -> _Hyper:
+        return _Hyper(float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
+                      float(group["weight_decay"]), bool(group["nesterov"]))
 
-    def _fused(self, p: Any, param: np.ndarray, grad: np.ndarray, lr: float, momentum: float,
-               weight_decay: float) -> bool:
-        """The common update (momentum, maybe weight decay) as one compiled pass over the
-        arrays, when numba is in use; False if this parameter takes the NumPy path."""
-        buf = self.state[p].get("momentum_buffer")
-        if (not jit.enabled() or buf is None or param.dtype.kind != "f"
-                or not (param.flags.c_contiguous and grad.flags.c_contiguous
-                        and buf.flags.c_contiguous and buf.dtype == param.dtype)):
-            return False
-        f = param.dtype.type
-        _momentum_step(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), f(lr),
-                       f(momentum), f(weight_decay))
-        return True
-
-
-@jit.kernel
-def _momentum_step(param, grad, buf, lr, momentum, weight_decay):
-    """θ ← θ − γ b with b ← μ b + (g + λ θ) in one pass (flat arrays), in the NumPy path's order
-    of operations, so both paths give identical results."""
-    for i in range(param.size):
-        g = grad[i]
-        if weight_decay != 0:
-            g = g + param[i] * weight_decay
-        b = buf[i] * momentum + g
-        buf[i] = b
-        param[i] = param[i] - b * lr
-
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                hyper: _Hyper) -> None:
+        """One step of the rule above, in place (as NumPy code: `backend.updates.sgd`)."""
+        lr, momentum, dampening, weight_decay, nesterov = hyper
+        buf = state.get("momentum_buffer")
+        new_buf = sgd(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov)
+        if new_buf is not buf:  # b_1 = g_1: the buffer starts with the first step with momentum
+            state["momentum_buffer"] = new_buf

@@ -257,6 +257,51 @@ def test_params_without_grad_are_skipped():
     assert ps[1] not in opt.state and ps[0] in opt.state
 
 
+def test_the_base_class_owns_the_loop_and_a_subclass_only_its_rule():
+    """A subclass gives `_init_state` and `_update`; the base class skips parameters without a
+    gradient, negates gradients for `maximize`, creates the state once, on a parameter's first
+    step, and reads the hyperparameters once per group and step."""
+    reads, inits = [], []
+
+    class SignDescent(optim.Optimizer):
+        def __init__(self, params, lr=0.5, maximize=False):
+            super().__init__(params, {"lr": lr, "maximize": maximize})
+
+        def _hyperparameters(self, group):
+            reads.append(group["lr"])
+            return group["lr"]
+
+        def _init_state(self, param, state, lr):
+            inits.append(param.shape)
+            state["count"] = 0
+
+        def _update(self, param, grad, state, lr):
+            state["count"] += 1
+            param -= lr * np.sign(grad)
+
+    a, b, c = _params()
+    start = [p.data.copy() for p in (a, b, c)]
+    opt = SignDescent([{"params": [a, b]}, {"params": [c], "lr": 0.25, "maximize": True}])
+    for _ in range(2):
+        for p in (a, c):
+            p.grad = cr.tensor(np.ones(p.shape, np.float32))
+        opt.step()
+    np.testing.assert_array_equal(a.data, start[0] - 1.0)
+    np.testing.assert_array_equal(b.data, start[1])  # no gradient: not updated, no state
+    np.testing.assert_array_equal(c.data, start[2] + 0.5)  # maximize: ascent
+    assert reads == [0.5, 0.25] * 2
+    assert inits == [a.shape, c.shape]
+    assert list(opt.state) == [a, c] and opt.state[a] == {"count": 2}
+    assert opt.state_dict()["state"] == {0: {"count": 2}, 2: {"count": 2}}
+
+
+def test_a_rule_without_state_leaves_no_state_entries():
+    ps = _params()
+    opt = optim.SGD(ps, lr=0.1)  # no momentum: no buffer, and no empty entries (as in torch)
+    _train(opt, ps, range(2))
+    assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
+
+
 def test_zero_grad():
     ps = _params()
     opt = optim.SGD(ps, lr=0.1)
