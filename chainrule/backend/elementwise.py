@@ -26,7 +26,7 @@ def gate(x: np.ndarray, m: np.ndarray) -> np.ndarray:
         return x * (m > 0).astype(x.dtype)
     order = memory_order(x)
     out = empty(x.shape, x.dtype, order)
-    if jit.enabled() and memory_order(m) == order:
+    if jit.enabled_for(x, m) and memory_order(m) == order:
         xs, ms, os_ = flat(x), flat(m), flat(out)
         if xs is not None and ms is not None and os_ is not None:
             _gate_kernel(xs, ms, os_, x.dtype.type(0))

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["available", "enabled", "set_enabled", "disabled", "kernel"]
+__all__ = ["available", "disabled", "enabled", "enabled_for", "kernel", "set_enabled"]
 
 _AVAILABLE = importlib.util.find_spec("numba") is not None
 _enabled = _AVAILABLE and os.environ.get("CHAINRULE_JIT", "1") not in ("0", "", "false", "off")
@@ -50,6 +50,12 @@ def set_enabled(flag: bool) -> bool:
         raise RuntimeError("chainrule.jit: numba is not installed (pip install chainrule[jit])")
     old, _enabled = _enabled, bool(flag)
     return old
+
+
+def enabled_for(*arrays: Any) -> bool:
+    """Whether ops use their compiled kernels now for these arrays: numba compiles no float16,
+    so an array of that dtype takes the NumPy twin."""
+    return _enabled and all(a.dtype.itemsize != 2 or a.dtype.kind != "f" for a in arrays)
 
 
 @contextlib.contextmanager

@@ -32,10 +32,10 @@ def tap_dtype(window: Window) -> type:
 def max_pool(x: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """(y, taps): y = the maximum of each window of x (N, C, H, W), a NaN if the window holds one;
     taps = which tap k = i·KW + j held it: the first maximum in row-major order, or the last NaN
-    (PyTorch's choices). Padding reads as −∞."""
+    (PyTorch's choices). Taps in the padding never win, even over a window of −∞."""
     out = window.out_shape(*x.shape[2:])
     xt = x.transpose(1, 2, 3, 0)
-    if jit.enabled() and xt.flags.c_contiguous:
+    if jit.enabled_for(x) and xt.flags.c_contiguous:
         n, c = x.shape[:2]
         best = empty((c, *out, n), x.dtype)
         taps = empty((c, *out, n), tap_dtype(window))
@@ -46,7 +46,11 @@ def max_pool(x: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
     best = copy(views[0], memory_order(views[0]))
     for v in views[1:]:
         np.maximum(best, v, out=best)  # NaN wins
-    return best, _argmax_taps(views, best, window)
+    inside = None
+    if any(window.padding):  # a tap in the padding never holds the maximum, even one of −∞
+        mask = pad2d(np.ones(x.shape[2:], np.bool_), window.padding, False)
+        inside = [v for _, v in _tap_views(mask[None, None], window, out)]
+    return best, _argmax_taps(views, best, window, inside)
 
 
 def _tap_views(xp: np.ndarray, window: Window, out: tuple[int, int]
@@ -54,15 +58,18 @@ def _tap_views(xp: np.ndarray, window: Window, out: tuple[int, int]
     return [(k, xp[:, :, rows, cols]) for k, (rows, cols) in window.taps(out)]
 
 
-def _argmax_taps(views: list[np.ndarray], best: np.ndarray, window: Window) -> np.ndarray:
-    """For each output, the first tap equal to its maximum, or in a window with a NaN its last
-    NaN."""
+def _argmax_taps(views: list[np.ndarray], best: np.ndarray, window: Window,
+                 inside: list[np.ndarray] | None) -> np.ndarray:
+    """For each output, the first tap inside the image equal to its maximum, or in a window with
+    a NaN its last NaN. `inside[k]` marks where tap k reads the image, not its padding."""
     order = memory_order(best)
     taps = empty(best.shape, tap_dtype(window), order)
     taps.fill(0)
     hit, taken = empty(best.shape, np.bool_, order), None
     for k, v in enumerate(views):
         np.equal(v, best, out=hit)
+        if inside is not None:
+            hit &= inside[k]
         if taken is None:
             taken = copy(hit, order)
             continue
@@ -83,7 +90,7 @@ def max_pool_scatter(g: np.ndarray, taps: np.ndarray, window: Window, shape: tup
     """x̄ of shape `shape`: each g placed where its window's `taps` entry points, summed where
     windows overlap (max pooling's backward). NumPy twin: `scatter` of g masked per tap."""
     taps_t = taps.transpose(1, 2, 3, 0)
-    if jit.enabled() and taps_t.flags.c_contiguous:  # (C, H, W, N), as the kernel saves them
+    if jit.enabled_for(g) and taps_t.flags.c_contiguous:  # (C, H, W, N), as the kernel saves them
         gt = g.transpose(1, 2, 3, 0)
         if not gt.flags.c_contiguous:  # small (pooled size): one copy into that layout
             gt = copy(gt)
@@ -159,15 +166,13 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
 @jit.kernel
 def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
     """best[c, oh, ow, n] = max over the window and index = its tap: the first maximum in
-    row-major order, or the last NaN. Arrays indexed (C, H, W, N), so the innermost loop runs
-    along memory; taps in the padding read as −∞."""
+    row-major order, or the last NaN; taps in the padding are skipped (every window has one
+    inside the image). Arrays indexed (C, H, W, N), so the innermost loop runs along memory."""
     c_, h_, w_, n_ = x.shape
     for c in range(c_):
         for oh in range(best.shape[1]):
             for ow in range(best.shape[2]):
-                for n in range(n_):
-                    best[c, oh, ow, n] = -np.inf
-                    index[c, oh, ow, n] = 0
+                first = True  # the window's first tap inside the image (PyTorch's start)
                 for i in range(kh):
                     r = oh * sh + i - ph
                     for j in range(kw):
@@ -177,9 +182,10 @@ def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
                         k = i * kw + j
                         for n in range(n_):
                             v = x[c, r, q, n]
-                            if k == 0 or v > best[c, oh, ow, n] or v != v:
+                            if first or v > best[c, oh, ow, n] or v != v:
                                 best[c, oh, ow, n] = v
                                 index[c, oh, ow, n] = k
+                        first = False
 
 
 @jit.kernel

@@ -175,7 +175,7 @@ def _fusable(param: np.ndarray, *others: np.ndarray) -> bool:
     """Whether the kernels can run: numba in use, and C-contiguous float arrays of one dtype. A
     kernel walks them as flat arrays in step: `ravel()` of each, a view (and, called once per
     parameter and step, cheaper than reshape(-1))."""
-    if not jit.enabled() or param.dtype.kind != "f" or not param.flags.c_contiguous:
+    if not jit.enabled_for(param) or param.dtype.kind != "f" or not param.flags.c_contiguous:
         return False
     dtype = param.dtype
     for a in others:

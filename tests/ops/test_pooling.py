@@ -331,6 +331,23 @@ def test_nan_propagates_through_max_pool_like_torch(torch):
     np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
 
 
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_a_window_of_minus_infinity_sends_its_gradient_into_the_image_like_torch(
+        torch, jit_mode, ceil_mode):
+    """Padding is never the argmax: a window whose pixels are all −∞ routes ȳ to its first pixel
+    inside the image, as torch does (not to a padded tap that reads −∞ too)."""
+    x = np.full((2, 3, 5, 5), -np.inf)
+    x[:, :, 2:, 2:] = np.arange(18.0).reshape(2, 3, 3, 1)
+    for layout in (x, np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+        cx, tx = cr.tensor(layout, requires_grad=True), torch.tensor(x, requires_grad=True)
+        cy = cr.max_pool2d(cx, 3, 2, padding=1, ceil_mode=ceil_mode)
+        ty = torch.nn.functional.max_pool2d(tx, 3, 2, padding=1, ceil_mode=ceil_mode)
+        np.testing.assert_array_equal(cy.data, ty.detach().numpy())
+        cy.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+
+
 # ----------------------------------------------------------------- averages, hand examples
 def test_avg_pool_divisors_on_a_hand_example():
     """All-ones 3×3, kernel 2, stride 2, padding 1: windows hold 1, 2, 2 and 4 real pixels."""

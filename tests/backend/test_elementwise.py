@@ -1,0 +1,122 @@
+"""chainrule.backend.elementwise: relu and gate against their NumPy twins, bit for bit.
+
+gate(x, m) must equal ``x * (m > 0).astype(x.dtype)`` exactly, including the IEEE corner cases
+of multiplying by 0: NaN · 0 = NaN, ±∞ · 0 = NaN, −x · 0 = −0.0, and −0.0 · 1 = −0.0 (signbit
+compared separately, since −0.0 == 0.0). Both the NumPy path and the compiled kernel run, on
+C-ordered and transposed layouts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainrule.backend.buffers import memory_order
+from chainrule.backend.elementwise import gate, relu
+
+# every test runs on the NumPy path and on the compiled kernels; ±∞ · 0 = NaN warns in NumPy
+pytestmark = [pytest.mark.usefixtures("jit_mode"),
+              pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")]
+
+SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, 2.5, -2.5, 1e-310, -1e-310]
+
+LAYOUTS = {
+    "c_order": lambda a: a,
+    "transposed": lambda a: np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2),
+    "reversed": lambda a: np.ascontiguousarray(a.T).T,
+    "strided": lambda a: np.repeat(a, 2, axis=3)[..., ::2],  # not one dense block
+}
+
+
+def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """Random normals with the IEEE corner cases sprinkled in."""
+    a = rng.standard_normal(shape)
+    pick = rng.random(shape) < 0.5
+    a[pick] = rng.choice(SPECIAL, size=int(pick.sum()))
+    return a.astype(dtype)
+
+
+def _layout(a: np.ndarray) -> tuple[int, ...]:
+    """memory_order without the axes of length 1 (their strides say nothing)."""
+    return tuple(i for i in memory_order(a) if a.shape[i] > 1)
+
+
+def _assert_bits_equal(out: np.ndarray, ref: np.ndarray) -> None:
+    assert out.dtype == ref.dtype and out.shape == ref.shape
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(ref))
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+
+
+@pytest.mark.parametrize("x_layout", list(LAYOUTS))
+@given(shape=st.tuples(*[st.integers(1, 4)] * 4), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float32, np.float64]),
+       m_layout=st.sampled_from(["c_order", "transposed", "same_as_x"]))
+def test_gate_equals_multiplying_by_the_cast_mask(x_layout, shape, seed, dtype, m_layout):
+    m_layout = x_layout if m_layout == "same_as_x" else m_layout
+    rng = np.random.default_rng(seed)
+    x = LAYOUTS[x_layout](_special(rng, shape, dtype))
+    m = LAYOUTS[m_layout](_special(rng, shape, dtype))
+    out = gate(x, m)
+    _assert_bits_equal(out, x * (m > 0).astype(x.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_every_pair_of_special_values(dtype):
+    """Every x in SPECIAL against every m in SPECIAL, large enough for the buffer cache."""
+    xs, ms = np.meshgrid(np.array(SPECIAL, dtype), np.array(SPECIAL, dtype), indexing="ij")
+    x, m = np.tile(xs, (40, 30)), np.tile(ms, (40, 30))  # 440 × 330: over 128 KiB
+    for xx, mm in ((x, m), (x.T, m.T), (np.asfortranarray(x), np.asfortranarray(m))):
+        _assert_bits_equal(gate(xx, mm), xx * (mm > 0).astype(xx.dtype))
+
+
+def test_gate_keeps_the_layout_of_x_and_accepts_a_bool_mask():
+    rng = np.random.default_rng(4)
+    x = LAYOUTS["transposed"](_special(rng, (3, 2, 4, 5), np.float32))
+    m = LAYOUTS["transposed"](_special(rng, (3, 2, 4, 5), np.float32))
+    out = gate(x, m)
+    assert memory_order(out) == memory_order(x) == (1, 2, 3, 0)
+    mask = m > 0
+    _assert_bits_equal(gate(x, mask), x * mask.astype(x.dtype))
+
+
+def test_gate_of_a_mixed_dtype_mask():
+    rng = np.random.default_rng(5)
+    x = _special(rng, (4, 6), np.float32)
+    m = _special(rng, (4, 6), np.float64)
+    _assert_bits_equal(gate(x, m), x * (m > 0).astype(x.dtype))
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@given(shape=st.tuples(*[st.integers(1, 4)] * 4), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_relu_equals_np_maximum_and_keeps_the_layout(layout, shape, seed, dtype):
+    z = LAYOUTS[layout](_special(np.random.default_rng(seed), shape, dtype))
+    out = relu(z)
+    _assert_bits_equal(out, np.maximum(z, 0))
+    assert _layout(out) == _layout(z), (memory_order(out), memory_order(z), z.strides)
+
+
+def test_relu_of_a_large_batch_last_buffer_stays_batch_last():
+    z = np.random.default_rng(6).standard_normal((6, 28, 28, 64)).astype(np.float32)
+    z = z.transpose(3, 0, 1, 2)  # (N, C, H, W) view of (C, H, W, N): over the cache minimum
+    out = relu(z)
+    assert memory_order(out) == (1, 2, 3, 0)
+    _assert_bits_equal(out, np.maximum(z, 0))
+
+
+def test_relu_of_integers():
+    z = np.array([[-2, 0, 3]], np.int64)
+    np.testing.assert_array_equal(relu(z), np.maximum(z, 0))
+    assert relu(z).dtype == np.int64
+
+
+def test_gate_and_relu_of_float16(jit_mode):
+    """float16 is a chainrule dtype: numba compiles none, so the compiled path falls back to
+    NumPy for it (it used to raise NotImplementedError)."""
+    rng = np.random.default_rng(8)
+    x, m = _special(rng, (3, 5), np.float16), _special(rng, (3, 5), np.float16)
+    _assert_bits_equal(relu(x), np.maximum(x, 0))
+    _assert_bits_equal(gate(x, m), x * (m > 0).astype(x.dtype))
