@@ -92,8 +92,8 @@ class SoftReLU(Function):
         return (where(linear, g, g * slope),)
 
 
-class HardThreshold(Function):
-    """Hard threshold y = 1[z > 0].
+class Heaviside(Function):
+    """Hard threshold (the Heaviside step) y = 1[z > 0].
 
     z̄ = 0: the derivative is 0 everywhere except at z = 0, where it does not exist, so no error
     signal flows back. A network of hard-threshold units cannot be trained by backprop.
@@ -131,7 +131,7 @@ def softplus(z: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def step(z: Tensor) -> Tensor:
-    return HardThreshold.apply(as_operand(z, op="step"))
+    return Heaviside.apply(as_operand(z, op="step"))
 
 
 hard_threshold = step

@@ -275,6 +275,23 @@ def test_no_reference_cycles_with_retained_graph():
         gc.enable()
 
 
+def test_backprop_yields_each_node_once_with_its_finished_error_signal():
+    """The lecture's loop: v̄_N = 1, then each v_i after all its children, with v̄_i summed."""
+    x = f64([2.0])
+    a = x * 3.0                 # a = 3x
+    b = a.exp()                 # b = e^a
+    y = a * b                   # y = a e^a: a has two children (b and y)
+    seen = list(cr.autograd.backprop([y], [cr.ones_like(y)], retain_graph=True))
+    order = [v for v, _ in seen]
+    assert [id(v) for v in order] == [id(y), id(b), id(a), id(x)]
+    grads = {id(v): g.data for v, g in seen}
+    ea = np.exp(6.0)
+    np.testing.assert_allclose(grads[id(b)], [6.0])                 # ȳ ∂y/∂b = a
+    np.testing.assert_allclose(grads[id(a)], [ea + 6.0 * ea])       # b + a·e^a (both children)
+    np.testing.assert_allclose(grads[id(x)], [3.0 * (ea + 6.0 * ea)])
+    assert x.grad is None  # backprop only yields; storing into .grad is backpropagate's job
+
+
 def test_backward_releases_saved_values():
     x = f64([1.0, 2.0])
     y = x.exp()
