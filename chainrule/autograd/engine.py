@@ -8,7 +8,8 @@
 `topological_order` builds v_1..v_N without recursion; `backprop` walks it backwards, line for
 line as above. Each node's `Function.backward` supplies the terms v̄_j · ∂v_j/∂v_i of its parents;
 `backprop` adds them up, so a value used by several children (fan-out) receives the sum of their
-error signals. `backpropagate` stores what it yields into `.grad`, or captures it for `grad`.
+error signals, and sums each term back over the axes that broadcasting stretched (`SumToShape`).
+`backpropagate` stores what it yields into `.grad`, or captures it for `grad`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import set_grad_enabled
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
@@ -77,11 +79,31 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
 def _add_term(v_bar: dict[int, Tensor], v: Tensor, term: Tensor) -> None:
     """Add one child's term into v̄, summed back over broadcast axes and cast to v's dtype."""
     if term.data.shape != v.data.shape:
-        term = term.sum_to_size(v.shape)
+        term = SumToShape.apply(term, shape=v.data.shape)
     if term.data.dtype != v.data.dtype:
         term = term.astype(v.dtype)
     key = id(v)
     v_bar[key] = v_bar[key] + term if key in v_bar else term
+
+
+class SumToShape(Function):
+    """y = a summed over the axes that broadcasting added or stretched, down to `shape` — the one
+    place where broadcasting is undone.   ā = ȳ broadcast back to a's shape.
+
+    If v_j = f(v_i) broadcast v_i from `shape` up to a's shape, every copy of an entry of v_i is a
+    child of it, so the entry's error signal is the sum over its copies.
+    """
+
+    shape: tuple[int, ...]
+
+    def forward(self, a):
+        lead = a.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape)
+                                          if n == 1 and a.shape[lead + i] != 1)
+        return (np.add.reduce(a, axis=axes) if axes else a).reshape(self.shape)
+
+    def backward(self, g, out):
+        return (g.broadcast_to(self.inputs[0].shape),)
 
 
 class _GradStore:

@@ -28,10 +28,11 @@ import numpy as np
 
 from chainrule.autograd.grad_mode import _state
 from chainrule.errors import ShapeError
-from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from chainrule.tensor import Tensor
 
 _NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_name"})
 
@@ -66,7 +67,7 @@ class Function:
         """Run the forward pass and, when grad mode is on and a parent requires grad, record it."""
         fn = cls.__new__(cls)
         if settings:
-            if not settings.keys() <= cls.settings:
+            if not cls.settings.issuperset(settings):
                 unknown = ", ".join(sorted(settings.keys() - cls.settings))
                 raise TypeError(f"{cls.__name__}.apply: unknown setting(s) {unknown}; the op "
                                 f"declares {', '.join(sorted(cls.settings)) or 'none'}")
@@ -122,3 +123,8 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+# Tensor's methods call the ops, and every op is a Function: bind Tensor once Function exists,
+# so that importing either module first works.
+from chainrule.tensor import Tensor  # noqa: E402

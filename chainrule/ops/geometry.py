@@ -14,8 +14,7 @@ nn layers and the backend's im2col all take their geometry from here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,9 +68,11 @@ def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair, op: s
     return ph, ph, pw, pw
 
 
-@dataclass(frozen=True)
-class Window:
-    """A sliding window: kernel taps, stride, dilation and padding (top, bottom, left, right)."""
+class Window(NamedTuple):
+    """A sliding window: kernel taps, stride, dilation and padding (top, bottom, left, right).
+
+    A named tuple: ops make one per call, and it is cheap to build, compare and hash.
+    """
 
     kernel: Pair
     stride: Pair = (1, 1)
@@ -79,14 +80,9 @@ class Window:
     padding: Pads = (0, 0, 0, 0)
 
     def out_shape(self, h: int, w: int) -> Pair:
-        """(OH, OW): how many window positions fit an h × w input."""
-        t, b, l, r = self.padding
-        return (out_size(h, self.kernel[0], self.stride[0], self.dilation[0], t, b),
-                out_size(w, self.kernel[1], self.stride[1], self.dilation[1], l, r))
-
-    def padded_shape(self, h: int, w: int) -> Pair:
-        t, b, l, r = self.padding
-        return h + t + b, w + l + r
+        """(OH, OW): how many window positions fit an h × w input (`out_size` along each axis)."""
+        (kh, kw), (sh, sw), (dh, dw), (t, b, l, r) = self
+        return (h + t + b - dh * (kh - 1) - 1) // sh + 1, (w + l + r - dw * (kw - 1) - 1) // sw + 1
 
     def tap(self, i: int, j: int, out: Pair) -> tuple[slice, slice]:
         """The positions in the padded input that kernel tap (i, j) reads, for all outputs."""

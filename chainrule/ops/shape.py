@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd import engine  # SumToShape: the engine's un-broadcasting, as an op
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand, index_to_numpy, is_basic_index, norm_axis
@@ -49,26 +50,6 @@ class BroadcastTo(Function):
 
     def backward(self, g, out):
         return (g,)
-
-
-class SumToShape(Function):
-    """y = a summed over the axes that broadcasting added or stretched, down to `shape` — the one
-    place where broadcasting is undone.   ā = ȳ broadcast back to a's shape.
-
-    If v_j = f(v_i) broadcast v_i from `shape` up to a's shape, every copy of an entry of v_i is a
-    child of it, so the entry's error signal is the sum over its copies.
-    """
-
-    shape: tuple[int, ...]
-
-    def forward(self, a):
-        lead = a.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape)
-                                          if n == 1 and a.shape[lead + i] != 1)
-        return (np.add.reduce(a, axis=axes) if axes else a).reshape(self.shape)
-
-    def backward(self, g, out):
-        return (BroadcastTo.apply(g, shape=self.inputs[0].shape),)
 
 
 class GetItem(Function):
@@ -238,7 +219,7 @@ def sum_to_size(a: Tensor, *size: Any) -> Tensor:
     if lead < 0 or any(n != 1 and n != a.shape[lead + i] for i, n in enumerate(shape)):
         raise ShapeError(f"sum_to_size: size {shape} is not expandable to the tensor's shape "
                          f"{a.shape}")
-    return SumToShape.apply(a, shape=shape)
+    return engine.SumToShape.apply(a, shape=shape)
 
 
 def expand(a: Tensor, *sizes: Any) -> Tensor:
