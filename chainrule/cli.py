@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import chainrule as cr
 from chainrule import io, models, nn, optim
@@ -40,8 +40,25 @@ class CLIError(Exception):
     """A user mistake reported as one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (it prints the whole usage block by default); the
+    subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _writable(path: str, flag: str) -> None:
+    """Fail before training, not after the first epoch, when `path` cannot be written."""
+    folder = Path(path).resolve().parent
+    while not folder.exists():  # the writer creates missing folders: check the first that exists
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CLIError(f"{flag} {path}: cannot write into {folder}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chainrule", description=__doc__.split("\n")[0])
+    p = _Parser(prog="chainrule", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"chainrule {cr.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -166,6 +183,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--lr must be positive, got {args.lr}")
     if args.resume and not args.save:
         raise CLIError("--resume needs --save PATH (the checkpoint to continue from)")
+    for flag, path in (("--save", args.save), ("--history", args.history)):
+        if path:
+            _writable(path, flag)
     cr.manual_seed(args.seed)
     config = {"model": args.model, "hidden": list(args.hidden), "activation": args.activation,
               "pooling": args.pooling, "dataset": args.dataset}

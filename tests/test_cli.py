@@ -109,6 +109,44 @@ def test_bad_argument_is_reported_by_argparse(capsys) -> None:
     assert "invalid choice: 'cifar'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--lr", "abc"], "argument --lr: invalid float value: 'abc'"),
+    (["train", "--epochs", "2.5"], "argument --epochs: invalid int value: '2.5'"),
+    (["evaluate"], "the following arguments are required: --checkpoint"),
+])
+def test_a_bad_flag_value_is_one_line_not_the_usage_block(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("chainrule ") and message in err[0]
+    assert "--help" in err[0]
+
+
+@pytest.mark.parametrize("flag", ["--save", "--history"])
+def test_an_unwritable_target_fails_before_training(flag, tmp_path, capsys) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file, not a folder")
+    target = str(not_a_folder / "run.out")
+    assert main(["train", flag, target, "--epochs", "1"]) == 1
+    err = capsys.readouterr()
+    assert err.err.strip() == f"chainrule: error: {flag} {target}: cannot write into {not_a_folder}"
+    assert "training" not in err.out  # refused before any data was loaded or epoch run
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_refused_for_save(tmp_path, capsys) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert main(["train", "--save", str(folder / "run.safetensors")]) == 1
+        assert "cannot write into" in capsys.readouterr().err
+    finally:
+        folder.chmod(0o700)
+
+
 @pytest.mark.slow
 def test_one_epoch_on_real_mnist(tmp_path, capsys) -> None:
     root = os.environ.get("CHAINRULE_DATA")
