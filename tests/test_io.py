@@ -478,3 +478,17 @@ def test_load_never_unpickles(tmp_path):
                  __metadata__=np.frombuffer(b"{}", np.uint8),
                  a0=np.array([Path("x")], dtype=object))
     _raises_naming(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_checkpoints_get_the_usual_file_mode(tmp_path, fmt, umask, mode):
+    """Atomic writes go through a private temp file; the checkpoint still gets 0666 & ~umask."""
+    path = tmp_path / f"ckpt.{fmt}"
+    old = os.umask(umask)
+    try:
+        cr.save({"w": cr.ones(3)}, path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
