@@ -144,11 +144,10 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
         t0 = time.perf_counter()
         sums = dict.fromkeys(["loss", *metric_fns], 0.0)
         seen = 0
-        # Without tqdm, training shows no bar (plain=False), as it always has: the per-epoch log
-        # line reports progress. `with` closes the bar on an error too, so the message is not
-        # printed onto the bar's line.
+        # Without tqdm a plain one-line counter shows instead of the bar. `with` closes the bar
+        # on an error too, so the message is not printed onto the bar's line.
         bar = progress_bar(total=len(train_loader), desc=f"epoch {epoch}/{epochs}",
-                           enabled=progress, plain=False, dynamic_ncols=True)
+                           unit="batch", enabled=progress, dynamic_ncols=True)
         with bar:
             for step, (x, y) in enumerate(train_loader, 1):
                 out = model(x)
