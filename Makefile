@@ -1,29 +1,39 @@
 # Quickstart targets: each bootstraps its own virtual environment in .venv when missing.
+# `make train` installs only what training needs (numpy, and the progress bar, the offline
+# digits fallback and the compiled kernels); the test, lint and bench targets add the test
+# extras and the PyTorch oracle to the same venv.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 
 .PHONY: train test bench lint clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[sklearn,progress,jit]'
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,torch,sklearn,progress,jit]'
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(RUNTIME_STAMP)
 
-train: $(STAMP)
+train: $(RUNTIME_STAMP)
 	$(PY) -m chainrule train
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks
 
 # The one lint command: CI (.ci/run) and the pre-commit hooks (.pre-commit-config.yaml) run the same
 # two checks. mypy takes its files and settings from [tool.mypy] in pyproject.toml.
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check chainrule tests benchmarks examples
 	$(PY) -m mypy
 
