@@ -19,7 +19,7 @@ $(RUNTIME_STAMP): pyproject.toml
 $(DEV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,torch,sklearn,progress,jit]'
+	$(PY) -m pip install --quiet -e '.[dev,torch,sklearn,progress,jit,plot]'
 	touch $(DEV_STAMP) $(RUNTIME_STAMP)
 
 train: $(RUNTIME_STAMP)
