@@ -110,7 +110,7 @@ class ChainruleCase(Case):
 
     def first_step(self) -> tuple[float, dict[str, np.ndarray]]:
         loss = self.forward_backward()
-        return loss.item(), {k: p.grad.data.copy() for k, p in self.params.items()}
+        return loss.item(), {k: p.grad.numpy().copy() for k, p in self.params.items()}
 
 
 class TorchCase(Case):

@@ -17,7 +17,7 @@ from chainrule.io import load, save
 from chainrule.ops import *  # noqa: F403  (every op: cr.relu, cr.conv2d, ...)
 from chainrule.ops import __all__ as _ops_all
 from chainrule.tensor import (
-    Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
+    Size, Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
     full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
     randn_like, randperm, tensor, zeros, zeros_like,
 )
@@ -25,7 +25,7 @@ from chainrule.tensor import (
 __version__ = "0.1.0"
 
 __all__ = [*_ops_all,
-           "ShapeError", "Tensor", "arange", "as_tensor", "autograd", "bool_", "data",
+           "ShapeError", "Size", "Tensor", "arange", "as_tensor", "autograd", "bool_", "data",
            "default_generator", "double", "empty", "empty_like", "enable_grad", "eye", "float16",
            "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "half", "int8",
            "int16", "int32", "int64", "is_grad_enabled", "jit", "linspace", "load", "long",

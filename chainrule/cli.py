@@ -196,7 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     assert train_loader is not None  # asked for with need_train (the default)
     opt = _optimizer(args, model.parameters())
     sched, interval = _scheduler(args.schedule, opt, args.epochs, len(train_loader))
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     source = getattr(test_loader.dataset, "name", args.dataset)
     print(f"training {args.model} ({n_params:,} parameters) on {source}: "
           f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test examples, "

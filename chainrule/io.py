@@ -45,7 +45,7 @@ class CheckpointError(ValueError):
 def _flatten(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     """JSON skeleton of obj; arrays are moved into `arrays` and referenced by name."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, np.ndarray):
         if obj.dtype.byteorder == ">":  # stored little-endian, as safetensors requires
             obj = obj.astype(obj.dtype.newbyteorder("<"))

@@ -106,7 +106,7 @@ def _operands(a: Any, b: Any, mode: str, ndim: int, op: str) -> tuple[Tensor, Te
         want = ("a of shape (L,) or (N, L) and b of shape (K,)" if ndim == 1 else
                 "A of shape (H, W) or (N, H, W) and B of shape (KH, KW)")
         raise ShapeError(f"{op}: expected {want}, got {tuple(a.shape)} and {tuple(b.shape)}")
-    if a.size == 0 or b.size == 0:
+    if a.numel() == 0 or b.numel() == 0:
         raise ShapeError(f"{op}: inputs must not be empty, got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     dtype = _float_dtype(a, b)
@@ -199,7 +199,7 @@ def conv_matrix(kernel: ArrayLike, input_length_or_shape: int | Sequence[int],
     if not all(isinstance(n, int | np.integer) for n in shape) or len(shape) not in (1, 2):
         raise ValueError(f"{op}: input_length_or_shape must be an int L or a shape (L,) or "
                          f"(H, W), got {input_length_or_shape!r}")
-    if k.ndim != len(shape) or k.size == 0 or min(shape) < 1:
+    if k.ndim != len(shape) or k.numel() == 0 or min(shape) < 1:
         raise ShapeError(f"{op}: expected a non-empty kernel with as many dims as the input "
                          f"shape {shape}, got kernel {tuple(k.shape)}")
     k = _cast(k, _float_dtype(k))

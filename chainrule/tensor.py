@@ -32,7 +32,7 @@ def _check_grad_dtype(dtype: np.dtype, op: str = "requires_grad") -> None:
 def _array(data: Any, dtype: DTypeLike | None, copy: bool) -> np.ndarray:
     """Convert user data to an ndarray: Python floats become float32 (torch's default dtype)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=as_dtype(dtype), copy=copy or None)
     if isinstance(data, np.ndarray | np.generic):
@@ -46,6 +46,28 @@ def _array(data: Any, dtype: DTypeLike | None, copy: bool) -> np.ndarray:
     return arr
 
 
+class Size(tuple):
+    """A tensor's shape, a tuple of ints (torch.Size)."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"chainrule.Size({list(self)})"
+
+
+def _dim_index(dim: int, ndim: int, op: str) -> int:
+    """`dim` as an index in [0, ndim): torch's IndexError for one out of range."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not lo <= dim <= hi:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{lo}, {hi}], but got {dim})")
+    return dim % ndim if ndim else 0
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -53,17 +75,17 @@ class Tensor:
     PyTorch, so call `zero_grad()` (or set `.grad = None`) between training steps.
     """
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
     # NumPy must hand `ndarray (op) Tensor` to our reflected operators instead of looping itself.
     __array_ufunc__ = None
 
-    data: np.ndarray
+    _data: np.ndarray
     grad: Tensor | None
     grad_fn: Function | None
 
     def __init__(self, data: Any, dtype: DTypeLike | None = None,
                  requires_grad: bool = False) -> None:
-        self.data = _array(data, dtype, copy=False)
+        self._data = _array(data, dtype, copy=False)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
@@ -75,7 +97,7 @@ class Tensor:
     def _make(cls, data: Any, requires_grad: bool, grad_fn: Function | None) -> Tensor:
         """Fast path for op outputs: no validation."""
         t = cls.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t._requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
@@ -90,7 +112,7 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value:
-            _check_grad_dtype(self.data.dtype)
+            _check_grad_dtype(self._data.dtype)
         elif self.grad_fn is not None:
             raise RuntimeError("requires_grad: you can only change requires_grad of leaf "
                                "tensors; use .detach() to get a tensor outside the graph")
@@ -114,7 +136,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values (shared memory), cut from the graph."""
-        return Tensor._make(self.data, False, None)
+        return Tensor._make(self._data, False, None)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -129,25 +151,49 @@ class Tensor:
     # ----------------------------------------------------------------- array attributes
     @property
     def shape(self) -> Shape:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
-    @property
-    def size(self) -> int:  # NumPy's meaning: the number of elements
-        return self.data.size
+    def size(self, dim: int | None = None) -> Any:
+        """The shape as a `Size` (a tuple), or the length of one dimension (torch's meaning)."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_dim_index(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
+
+    @property
+    def data(self) -> Tensor:
+        """The same values (shared memory) as a tensor outside the graph, as in PyTorch.
+
+        Changing it in place changes this tensor without autograd seeing it; the NumPy array
+        itself is `.numpy()`."""
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad:
+            raise RuntimeError("__array__: can't convert a tensor that requires grad to a NumPy "
+                               "array; use tensor.detach().numpy()")
+        if dtype is None:
+            return self._data.copy() if copy else self._data
+        return np.array(self._data, dtype=dtype, copy=copy or None)
 
     @property
     def T(self) -> Tensor:  # noqa: N802
@@ -161,16 +207,16 @@ class Tensor:
         if self._requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"scalar, got shape {tuple(self.shape)}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def astype(self, dtype: DTypeLike) -> Tensor:
         return _ops.astype(self, dtype)
@@ -192,18 +238,18 @@ class Tensor:
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} "
+        if self._data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self._data.size} "
                                "elements is ambiguous; use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> _builtins.float:
         return float(self.item())
@@ -219,7 +265,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
                                threshold=1000, edgeitems=3)
         extras = []
         if self.dtype not in (_dtypes.float32, _dtypes.int64, _dtypes.bool_):
@@ -309,7 +355,7 @@ class Tensor:
             raise RuntimeError("setitem: in-place assignment to a tensor that requires grad "
                                "would corrupt the graph; wrap it in cr.no_grad() or use "
                                "cr.where / out-of-place ops")
-        self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        self._data[_ops.index_to_numpy(index)] = value._data if isinstance(value, Tensor) else value
 
     # ----------------------------------------------------------------- elementwise math
     def abs(self) -> Tensor:

@@ -22,7 +22,7 @@ Record = dict[str, Any]
 
 def accuracy(output: Tensor, target: Tensor) -> float:
     """Fraction of rows whose largest output is the target class."""
-    return float(np.mean(np.argmax(output.data, axis=-1) == target.data))
+    return float(np.mean(np.argmax(output._data, axis=-1) == target._data))
 
 
 class Callback:
@@ -55,7 +55,7 @@ def evaluate(model: Module, loader: Iterable[tuple[Tensor, Tensor]],
                 n = len(y)
                 if loss_fn is not None:
                     total_loss += float(loss_fn(out, y).item()) * n
-                correct += int(np.sum(np.argmax(out.data, axis=-1) == y.data))
+                correct += int(np.sum(np.argmax(out._data, axis=-1) == y._data))
                 count += n
     finally:
         model.train(was_training)

@@ -142,13 +142,13 @@ def test_vectorised_mlp_backward_pass(d, h, k, seed):
 
     tol = {"rtol": 1e-10, "atol": 1e-12}
     np.testing.assert_allclose(loss.item(), 0.5 * np.sum((yv - tv) ** 2), **tol)
-    np.testing.assert_allclose(y.grad.data, y_bar, **tol)
-    np.testing.assert_allclose(hid.grad.data, h_bar, **tol)
-    np.testing.assert_allclose(z.grad.data, z_bar, **tol)
+    np.testing.assert_allclose(y.grad.detach().numpy(), y_bar, **tol)
+    np.testing.assert_allclose(hid.grad.detach().numpy(), h_bar, **tol)
+    np.testing.assert_allclose(z.grad.detach().numpy(), z_bar, **tol)
     for param, expected in ((W2, W2_bar), (b2, b2_bar), (W1, W1_bar), (b1, b1_bar)):
         assert param.grad.shape == param.shape
         assert param.grad.dtype == np.float64
-        np.testing.assert_allclose(param.grad.data, expected, **tol)
+        np.testing.assert_allclose(param.grad.detach().numpy(), expected, **tol)
 
 
 @given(d=st.integers(1, 5), h=st.integers(1, 5), k=st.integers(1, 4), n=st.integers(1, 4),
@@ -170,7 +170,7 @@ def test_batched_mlp_gradients_are_sums_over_examples(d, h, k, n, seed):
     Y_bar = W2v @ H + b2v - T
     Z_bar = (W2v.T @ Y_bar) * sigma_prime(Z)
     tol = {"rtol": 1e-10, "atol": 1e-12}
-    np.testing.assert_allclose(W2.grad.data, Y_bar @ H.T, **tol)
-    np.testing.assert_allclose(b2.grad.data, Y_bar.sum(axis=1, keepdims=True), **tol)
-    np.testing.assert_allclose(W1.grad.data, Z_bar @ X.T, **tol)
-    np.testing.assert_allclose(b1.grad.data, Z_bar.sum(axis=1, keepdims=True), **tol)
+    np.testing.assert_allclose(W2.grad.detach().numpy(), Y_bar @ H.T, **tol)
+    np.testing.assert_allclose(b2.grad.detach().numpy(), Y_bar.sum(axis=1, keepdims=True), **tol)
+    np.testing.assert_allclose(W1.grad.detach().numpy(), Z_bar @ X.T, **tol)
+    np.testing.assert_allclose(b1.grad.detach().numpy(), Z_bar.sum(axis=1, keepdims=True), **tol)

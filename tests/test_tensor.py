@@ -30,7 +30,7 @@ def test_tensor_infers_dtype_from_python_data(data, dtype):
     t = cr.tensor(data)
     assert isinstance(t, Tensor)
     assert t.dtype == np.dtype(dtype)
-    np.testing.assert_array_equal(t.data, np.asarray(data))
+    np.testing.assert_array_equal(t.detach().numpy(), np.asarray(data))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int32,
@@ -40,7 +40,7 @@ def test_tensor_keeps_numpy_dtype(dtype):
     t = cr.tensor(arr)
     assert t.dtype == np.dtype(dtype)
     assert t.shape == (2, 3)
-    np.testing.assert_array_equal(t.data, arr)
+    np.testing.assert_array_equal(t.detach().numpy(), arr)
 
 
 def test_tensor_keeps_numpy_scalar_dtype():
@@ -52,7 +52,7 @@ def test_tensor_copies_its_data():
     arr = np.zeros(3, np.float32)
     t = cr.tensor(arr)
     arr[0] = 5.0
-    assert t.data[0] == 0.0
+    assert t.detach().numpy()[0] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_zeros_ones_accept_varargs_and_tuple(fn, fill):
     for t in (fn(2, 3), fn((2, 3)), fn([2, 3])):
         assert t.shape == (2, 3)
         assert t.dtype == np.float32
-        assert np.all(t.data == fill)
+        assert np.all(t.detach().numpy() == fill)
         assert t.is_leaf and not t.requires_grad
     assert fn(()).shape == ()
     assert fn(4).shape == (4,)
@@ -110,7 +110,7 @@ def test_creation_rejects_negative_and_non_integer_sizes():
 
 def test_full_dtype_follows_fill_value():
     t = cr.full((2, 3), 1.5)
-    assert t.shape == (2, 3) and t.dtype == np.float32 and np.all(t.data == 1.5)
+    assert t.shape == (2, 3) and t.dtype == np.float32 and np.all(t.detach().numpy() == 1.5)
     assert cr.full((2,), 7).dtype == np.int64
     assert cr.full((2,), True).dtype == np.bool_
     assert cr.full(3, 2.0, dtype=cr.float64).dtype == np.float64
@@ -124,19 +124,19 @@ def test_arange_dtypes_and_values():
     assert cr.arange(2, 8, 2).tolist() == [2, 4, 6]
     f = cr.arange(0, 1, 0.25)
     assert f.dtype == np.float32
-    np.testing.assert_allclose(f.data, [0.0, 0.25, 0.5, 0.75])
+    np.testing.assert_allclose(f.detach().numpy(), [0.0, 0.25, 0.5, 0.75])
     assert cr.arange(3, dtype=cr.float64).dtype == np.float64
 
 
 def test_linspace_and_eye():
     t = cr.linspace(0, 1, 5)
     assert t.dtype == np.float32
-    np.testing.assert_allclose(t.data, [0.0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(t.detach().numpy(), [0.0, 0.25, 0.5, 0.75, 1.0])
     assert cr.linspace(-1, 1, 3, dtype=cr.float64).dtype == np.float64
     e = cr.eye(3)
     assert e.dtype == np.float32
-    np.testing.assert_array_equal(e.data, np.eye(3))
-    np.testing.assert_array_equal(cr.eye(2, 3).data, np.eye(2, 3))
+    np.testing.assert_array_equal(e.detach().numpy(), np.eye(3))
+    np.testing.assert_array_equal(cr.eye(2, 3).detach().numpy(), np.eye(2, 3))
 
 
 def test_creation_with_requires_grad():
@@ -160,10 +160,10 @@ def test_like_functions_keep_shape_and_dtype(like):
 
 def test_like_values():
     ref = cr.tensor([[1.0, 2.0]])
-    assert np.all(cr.zeros_like(ref).data == 0)
-    assert np.all(cr.ones_like(ref).data == 1)
+    assert np.all(cr.zeros_like(ref).detach().numpy() == 0)
+    assert np.all(cr.ones_like(ref).detach().numpy() == 1)
     f = cr.full_like(ref, 7)
-    assert f.dtype == np.float32 and np.all(f.data == 7)
+    assert f.dtype == np.float32 and np.all(f.detach().numpy() == 7)
 
 
 def test_random_functions_shapes_dtypes_and_ranges():
@@ -172,15 +172,15 @@ def test_random_functions_shapes_dtypes_and_ranges():
     assert n.shape == (2, 3) and n.dtype == np.float32
     assert cr.randn((4,), dtype=cr.float64).dtype == np.float64
     u = cr.rand(1000)
-    assert u.dtype == np.float32 and u.data.min() >= 0.0 and u.data.max() < 1.0
+    assert u.dtype == np.float32 and u.detach().numpy().min() >= 0.0 and u.detach().numpy().max() < 1.0
     r = cr.randint(2, 5, (1000,))
     assert r.dtype == np.int64 and r.shape == (1000,)
-    assert set(np.unique(r.data).tolist()) == {2, 3, 4}
+    assert set(np.unique(r.detach().numpy()).tolist()) == {2, 3, 4}
     r0 = cr.randint(3, size=(2, 2))
-    assert r0.shape == (2, 2) and r0.data.min() >= 0 and r0.data.max() < 3
+    assert r0.shape == (2, 2) and r0.detach().numpy().min() >= 0 and r0.detach().numpy().max() < 3
     p = cr.randperm(10)
     assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(10))
-    big = cr.randn(20000, dtype=cr.float64).data
+    big = cr.randn(20000, dtype=cr.float64).detach().numpy()
     assert abs(big.mean()) < 0.05 and abs(big.std() - 1) < 0.05
 
 
@@ -197,13 +197,13 @@ def test_manual_seed_makes_every_random_function_reproducible():
     second = _draw_all()
     for a, b in zip(first, second, strict=True):
         assert a.dtype == b.dtype
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     cr.manual_seed(4321)
     third = _draw_all()
-    assert not np.array_equal(first[0].data, third[0].data)
+    assert not np.array_equal(first[0].detach().numpy(), third[0].detach().numpy())
     # consecutive draws differ (the generator advances)
     cr.manual_seed(1234)
-    assert not np.array_equal(cr.randn(4).data, cr.randn(4).data)
+    assert not np.array_equal(cr.randn(4).detach().numpy(), cr.randn(4).detach().numpy())
 
 
 def test_manual_seed_sets_default_generator():
@@ -216,8 +216,8 @@ def test_from_numpy_shares_memory_and_keeps_dtype():
     t = cr.from_numpy(arr)
     assert t.dtype == np.int32 and t.shape == (2, 3)
     arr[0, 0] = 100
-    assert t.data[0, 0] == 100
-    t.data[1, 2] = -1
+    assert t.detach().numpy()[0, 0] == 100
+    t.detach().numpy()[1, 2] = -1
     assert arr[1, 2] == -1
     assert np.shares_memory(t.numpy(), arr)
     with pytest.raises(TypeError, match="ndarray"):
@@ -236,14 +236,14 @@ def test_as_tensor_reuses_tensor():
 def test_array_attributes():
     arr = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     t = cr.tensor(arr)
-    assert isinstance(t.data, np.ndarray)
+    assert isinstance(t.detach().numpy(), np.ndarray)
     assert t.shape == (2, 3, 4)
     assert t.dtype == np.float32
     assert t.ndim == 3
-    assert t.size == 24
+    assert t.numel() == 24 and t.size() == (2, 3, 4) and t.size(-1) == 4
     assert len(t) == 2
     assert t.T.shape == (4, 3, 2)
-    np.testing.assert_array_equal(t.T.data, arr.T)
+    np.testing.assert_array_equal(t.T.detach().numpy(), arr.T)
     np.testing.assert_array_equal(t.numpy(), arr)
     assert t.tolist() == arr.tolist()
 
@@ -293,10 +293,10 @@ def test_detach_shares_memory_and_leaves_graph():
     y = x * 2
     d = y.detach()
     assert d.is_leaf and not d.requires_grad and d.grad_fn is None
-    assert np.shares_memory(d.data, y.data)
+    assert np.shares_memory(d.detach().numpy(), y.detach().numpy())
     dx = x.detach()
-    dx.data[0] = 10.0
-    assert x.data[0] == 10.0
+    dx.detach().numpy()[0] = 10.0
+    assert x.detach().numpy()[0] == 10.0
 
 
 def test_requires_grad_():
@@ -367,7 +367,7 @@ def test_no_grad_context_manager():
         y = x * 2
     assert cr.is_grad_enabled()
     assert not y.requires_grad and y.grad_fn is None and y.is_leaf
-    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 4.0])
 
 
 def test_no_grad_decorator():
@@ -416,7 +416,7 @@ def test_enable_grad_inside_no_grad():
         assert not cr.is_grad_enabled()
     assert w.requires_grad
     w.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0])
 
 
 def test_grad_mode_restored_after_exception():
@@ -457,7 +457,7 @@ def test_backward_works_inside_no_grad_and_keeps_mode():
     with cr.no_grad():
         loss.backward()
         assert not cr.is_grad_enabled()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 4.0])
 
 
 # ----------------------------------------------------------------- operators
@@ -489,8 +489,8 @@ def test_arithmetic_operators_both_orders(op, kind):
     right = op(other, a)
     assert isinstance(left, Tensor) and isinstance(right, Tensor)
     with np.errstate(all="ignore"):
-        np.testing.assert_allclose(left.data, op(_A, ref), rtol=1e-6)
-        np.testing.assert_allclose(right.data, op(ref, _A), rtol=1e-6)
+        np.testing.assert_allclose(left.detach().numpy(), op(_A, ref), rtol=1e-6)
+        np.testing.assert_allclose(right.detach().numpy(), op(ref, _A), rtol=1e-6)
     assert left.dtype == np.float32 and right.dtype == np.float32
 
 
@@ -506,8 +506,8 @@ def test_comparison_operators_both_orders(op, kind):
     left, right = op(a, other), op(other, a)
     assert isinstance(left, Tensor) and isinstance(right, Tensor)
     assert left.dtype == np.bool_ and right.dtype == np.bool_
-    np.testing.assert_array_equal(left.data, op(_A, ref))
-    np.testing.assert_array_equal(right.data, op(ref, _A))
+    np.testing.assert_array_equal(left.detach().numpy(), op(_A, ref))
+    np.testing.assert_array_equal(right.detach().numpy(), op(ref, _A))
     assert not left.requires_grad
 
 
@@ -530,7 +530,7 @@ def test_matmul_operators():
     for y, ref in ((a @ b, _A @ _B.T), (_A @ b, _A @ _B.T), (a @ _B.T, _A @ _B.T),
                    (a @ cr.tensor([1.0, 0.0, -1.0]), _A @ [1.0, 0.0, -1.0])):
         assert isinstance(y, Tensor)
-        np.testing.assert_allclose(y.data, ref, rtol=1e-6)
+        np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-6)
 
 
 def test_unary_operators():
@@ -559,7 +559,7 @@ def test_reflected_operator_gradients():
     for f, expected in cases:
         x.grad = None
         f(x).sum().backward()
-        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+        np.testing.assert_allclose(x.grad.detach().numpy(), expected, rtol=1e-12)
 
 
 def test_scalar_operands_keep_float32():

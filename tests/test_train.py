@@ -65,7 +65,7 @@ def test_evaluate_restores_training_mode_and_counts_every_example() -> None:
     assert model.training
     with cr.no_grad():
         logits = model.eval()(cr.tensor(x))
-    expected = float(np.mean(np.argmax(logits.data, 1) == y))
+    expected = float(np.mean(np.argmax(logits.detach().numpy(), 1) == y))
     assert result["accuracy"] == pytest.approx(expected)
     assert result["loss"] == pytest.approx(nn.CrossEntropyLoss()(logits, cr.tensor(y)).item(),
                                            rel=1e-5)

@@ -14,7 +14,7 @@ error signals, and sums each term back over the axes that broadcasting stretched
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -53,9 +53,14 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
     return order
 
 
-def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool
+def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
+             on_term: Callable[[Tensor, Tensor, Tensor], None] | None = None
              ) -> Iterator[tuple[Tensor, Tensor]]:
-    """The lecture's backward pass: yield each v_i with its error signal v̄_i, children first."""
+    """The lecture's backward pass: yield each v_i with its error signal v̄_i, children first.
+
+    `on_term(v_i, v_j, term)`, if given, sees each term v̄_j ∂v_j/∂v_i as v_j's backward returns
+    it, before it is added into v̄_i (the backprop trace of `chainrule.inspect` shows them).
+    """
     order = topological_order(roots)                  # v_1, ..., v_N
     v_bar: dict[int, Tensor] = {}
     for r, g in zip(roots, root_grads, strict=True):  # v̄_N = 1 (or the caller's seed)
@@ -71,6 +76,8 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
             continue
         for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
             if term is not None and parent._requires_grad:
+                if on_term is not None:
+                    on_term(parent, v, term)
                 _add_term(v_bar, parent, term)        # v̄_i += v̄_j ∂v_j/∂v_i
         if not retain_graph:
             fn.release()
@@ -78,9 +85,9 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
 
 def _add_term(v_bar: dict[int, Tensor], v: Tensor, term: Tensor) -> None:
     """Add one child's term into v̄, summed back over broadcast axes and cast to v's dtype."""
-    if term.data.shape != v.data.shape:
-        term = SumToShape.apply(term, shape=v.data.shape)
-    if term.data.dtype != v.data.dtype:
+    if term._data.shape != v._data.shape:
+        term = SumToShape.apply(term, shape=v._data.shape)
+    if term._data.dtype != v._data.dtype:
         term = term.astype(v.dtype)
     key = id(v)
     v_bar[key] = v_bar[key] + term if key in v_bar else term
@@ -116,7 +123,7 @@ class _GradStore:
 
     def __init__(self, seeds: Sequence[Tensor], create_graph: bool) -> None:
         self.create_graph = create_graph
-        self.taken = {id(g.data) for g in seeds}  # arrays a new .grad must not share
+        self.taken = {id(g._data) for g in seeds}  # arrays a new .grad must not share
 
     def __call__(self, t: Tensor, g: Tensor) -> None:
         if t.grad is not None:
@@ -124,7 +131,7 @@ class _GradStore:
         elif self.create_graph:
             t.grad = g
         else:
-            d = g.data
+            d = g._data
             if id(d) in self.taken or not (d.flags.owndata and d.flags.writeable):
                 d = d.copy()
             self.taken.add(id(d))
@@ -158,7 +165,7 @@ def _seed(out: Tensor, gradient: Tensor | np.ndarray | float | None, op: str) ->
         raise RuntimeError(f"{op}: the tensor does not require grad and has no grad_fn; "
                            "nothing to differentiate (set requires_grad=True on the inputs)")
     if gradient is None:
-        if out.size != 1:
+        if out.numel() != 1:
             raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs; "
                                f"got shape {tuple(out.shape)}. Pass gradient= of that shape.")
         return Tensor._make(np.ones(out.shape, dtype=out.dtype), False, None)

@@ -73,7 +73,7 @@ class Function:
                                 f"declares {', '.join(sorted(cls.settings)) or 'none'}")
             fn.__dict__.update(settings)
         try:
-            out = fn.forward(*[t.data for t in inputs])
+            out = fn.forward(*[t._data for t in inputs])
         except (ValueError, TypeError, IndexError) as e:
             if isinstance(e, ShapeError):
                 raise

@@ -38,9 +38,9 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
     for k, out in enumerate(outs):
         if not out.requires_grad:
             continue
-        flat_out = out.data.size
+        flat_out = out._data.size
         # Analytical Jacobian, one row per output element (one backward pass each).
-        analytic = [np.zeros((flat_out, t.size)) for t in wrt]
+        analytic = [np.zeros((flat_out, t.numel())) for t in wrt]
         for r in range(flat_out):
             seed = np.zeros(out.shape, out.dtype)
             seed.flat[r] = 1.0
@@ -48,19 +48,19 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
             grads = autograd_grad(fresh, wrt, grad_outputs=Tensor(seed), allow_unused=True)
             for j, g in enumerate(grads):
                 if g is not None:
-                    analytic[j][r] = g.data.ravel()
+                    analytic[j][r] = g._data.ravel()
         # Numerical Jacobian, one column per input element. Grad mode stays on: fn may itself
         # differentiate (a gradient of a gradient), as in torch's gradgradcheck.
         for j, t in enumerate(wrt):
-            if not t.data.flags.c_contiguous:  # perturb the array backprop reads
-                t.data = np.ascontiguousarray(t.data)
-            flat = t.data.reshape(-1)
+            if not t._data.flags.c_contiguous:  # perturb the array backprop reads
+                t._data = np.ascontiguousarray(t._data)
+            flat = t._data.reshape(-1)
             for c in range(flat.size):
                 orig = flat[c]
                 flat[c] = orig + eps
-                plus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
+                plus = _outputs(fn, inputs)[k]._data.astype(np.float64).ravel()
                 flat[c] = orig - eps
-                minus = _outputs(fn, inputs)[k].data.astype(np.float64).ravel()
+                minus = _outputs(fn, inputs)[k]._data.astype(np.float64).ravel()
                 flat[c] = orig
                 numeric = (plus - minus) / (2 * eps)
                 a = analytic[j][:, c]

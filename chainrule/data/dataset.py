@@ -19,7 +19,7 @@ from chainrule.tensor import Tensor, default_generator, from_numpy
 
 def _as_array(x: Any) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     return np.asarray(x)
 
 

@@ -19,7 +19,7 @@ from chainrule.tensor import Tensor, default_generator
 
 
 def _np(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Transform:

@@ -10,11 +10,16 @@ from chainrule.nn.loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HalfSquaredErrorLoss, MSELoss, NLLLoss,
 )
 from chainrule.nn.module import Module, ModuleDict, ModuleList, Sequential
-from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.pooling import (
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
 )
+from chainrule.nn import utils  # noqa: I001  (torch.nn.utils: clip_grad_norm_, ...)
+from chainrule.nn.activation import ELU, GELU, Hardtanh, LeakyReLU, SiLU
+from chainrule.nn.layers import Dropout2d
+from chainrule.nn.loss import HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss
+from chainrule.nn.normalization import LayerNorm
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d",
@@ -24,4 +29,7 @@ __all__ = [
     "HardThreshold", "Identity", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus",
     "Step", "Tanh", "functional", "init",
+    "LocalResponseNorm",
+    "Dropout2d", "ELU", "GELU", "Hardtanh", "HuberLoss", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "SiLU", "SmoothL1Loss", "utils",
 ]

@@ -3,6 +3,7 @@ exists once; the differentiable primitives themselves live in `chainrule.ops`.""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,11 +12,12 @@ import numpy as np
 from chainrule.errors import ShapeError
 from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ...)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, hard_threshold, identity, linear,
-    log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches, relu, sigmoid, softmax,
-    softplus, step, tanh, unfold, where,
+    local_response_norm, log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches, relu,
+    sigmoid, softmax, softplus, step, tanh, unfold, where,
 )
+from chainrule.ops import activation as _act
 from chainrule.ops.geometry import conv_padding, pair
-from chainrule.ops.loss import BinaryCrossEntropyTerms, SoftmaxCrossEntropy
+from chainrule.ops.loss import BinaryCrossEntropyTerms, KLDivergenceTerms, SoftmaxCrossEntropy
 from chainrule.tensor import Tensor, default_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -88,7 +90,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     """−[t log y + (1 − t) log(1 − y)] for probabilities y; logs clamped at −100 as in torch."""
     target = _tensor(target)
     _same_shape(input, target, "binary_cross_entropy")
-    if np.any((input.data < 0) | (input.data > 1)):
+    if np.any((input._data < 0) | (input._data > 1)):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          "(use binary_cross_entropy_with_logits for logits)")
     loss = BinaryCrossEntropyTerms.apply(input, target)
@@ -123,7 +125,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices: −w_t · log p_t, given log-probabilities
     (N, C) or (N, C, d1, ...). 'mean' divides by the summed weights of the counted targets."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
     out_shape = t.shape  # () for a single (C,) input, as in torch
@@ -139,7 +141,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         bad = flat_t[valid][(flat_t[valid] < 0) | (flat_t[valid] >= n_classes)][0]
         raise IndexError(f"nll_loss: target {int(bad)} is out of bounds for {n_classes} classes")
     safe_t = np.where(valid, flat_t, 0)
-    w = np.ones(n_classes, input.dtype) if weight is None else _tensor(weight).data
+    w = np.ones(n_classes, input.dtype) if weight is None else _tensor(weight)._data
     w_n = (w[safe_t] * valid).astype(input.dtype)
     picked = _class_last(input)[np.arange(flat_t.size), safe_t]
     losses = -picked * w_n
@@ -169,7 +171,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     if (w is None and label_smoothing == 0 and isinstance(input, Tensor) and input.ndim == 2
             and reduction in ("mean", "sum") and tgt.dtype.kind in "iu"
             and tgt.shape == (input.shape[0],)):  # the common case as one fused node
-        t = tgt.data
+        t = tgt._data
         valid = t != ignore_index
         if np.all((t[valid] >= 0) & (t[valid] < n_classes)):  # else nll_loss names the error
             return SoftmaxCrossEntropy.apply(input, target=np.where(valid, t, 0),
@@ -187,14 +189,14 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     nll = nll_loss(logp, tgt, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
-    ignored = tgt.data == ignore_index
+    ignored = tgt._data == ignore_index
     smooth = -(logp if w is None else logp * w.reshape(wshape)).sum(dim=class_dim)
     smooth = where(ignored, 0.0, smooth)
     if reduction == "mean":
         if w is None:
             smooth = smooth.sum() / max(int((~ignored).sum()), 1)
         else:
-            smooth = smooth.sum() / w.data[tgt.data[~ignored]].sum()
+            smooth = smooth.sum() / w._data[tgt._data[~ignored]].sum()
     else:
         smooth = _reduce(smooth, reduction, "cross_entropy")
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
@@ -231,7 +233,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0, *range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
-        n = input.size // c
+        n = input.numel() // c
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
@@ -240,9 +242,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         var = (centred * centred).mean(dim=axes, keepdim=True)
         if running_mean is not None and running_var is not None:
             m = momentum
-            running_mean.data[...] = (1 - m) * running_mean.data + m * mean.data.reshape(c)
-            running_var.data[...] = ((1 - m) * running_var.data
-                                     + m * var.data.reshape(c) * (n / (n - 1)))
+            running_mean._data[...] = (1 - m) * running_mean._data + m * mean._data.reshape(c)
+            running_var._data[...] = ((1 - m) * running_var._data
+                                     + m * var._data.reshape(c) * (n / (n - 1)))
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running statistics are needed in eval mode")
@@ -275,3 +277,193 @@ def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = Non
     y = cols @ weight.reshape(oh * ow, o, -1).mT                   # (L, N, O)
     y = y.permute(1, 2, 0).reshape(n, o, oh, ow)
     return y if bias is None else y + bias
+
+
+# ----------------------------------------------------------------- more activations (torch's options)
+def _write_in_place(x: Tensor, y: Tensor, op: str) -> Tensor:
+    """inplace=True: y written into x's memory, recorded as torch records an in-place op."""
+    copy_ = getattr(x, "copy_", None)
+    if copy_ is None:
+        raise NotImplementedError(f"{op}: inplace=True needs in-place tensor ops, which this "
+                                  "build lacks; use inplace=False")
+    return copy_(y)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """y = z for z > 0, negative_slope · z otherwise."""
+    y = _act.leaky_relu(input, negative_slope)
+    return _write_in_place(input, y, "leaky_relu") if inplace else y
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """y = z for z > 0, α(e^z − 1) otherwise."""
+    y = _act.elu(input, alpha)
+    return _write_in_place(input, y, "elu") if inplace else y
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """y = z · Φ(z) (Φ the standard normal CDF), or torch's tanh approximation of it."""
+    return _act.gelu(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """y = z · σ(z)."""
+    y = _act.silu(input)
+    return _write_in_place(input, y, "silu") if inplace else y
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """y = min(max(z, min_val), max_val); its gradient is 0 at and beyond the bounds."""
+    y = _act.hardtanh(input, min_val, max_val)
+    return _write_in_place(input, y, "hardtanh") if inplace else y
+
+
+# ----------------------------------------------------------------- layer norm, channel dropout
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing dims `normalized_shape` of each example:
+    y = (x − μ) / √(σ² + ε) · γ + β, with μ and the biased σ² taken over those dims."""
+    shape = ((int(normalized_shape),) if isinstance(normalized_shape, int | np.integer)
+             else tuple(int(s) for s in normalized_shape))
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        dims = ", ".join(str(s) for s in shape)
+        raise ShapeError(f"layer_norm: given normalized_shape={list(shape)}, expected input with "
+                         f"shape [*, {dims}], but got input of size {list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ShapeError(f"layer_norm: expected {name} to be of same shape as "
+                             f"normalized_shape, but got {name} of shape {list(t.shape)} and "
+                             f"normalized_shape={list(shape)}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    centred = input - input.mean(dim=axes, keepdim=True)
+    var = (centred * centred).mean(dim=axes, keepdim=True)
+    y = centred / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout: zero each whole channel (all of an example's (H, W) map) with
+    probability p and scale the rest by 1/(1 − p). Input (N, C, H, W) or unbatched (C, H, W)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: received a {input.ndim}-D input, which torch deprecates; "
+                      "dropout2d expects (N, C, H, W) or (C, H, W) (use dropout instead)",
+                      UserWarning, stacklevel=2)
+    if not training or p == 0:
+        return input
+    x = input if input.ndim == 4 else input.unsqueeze(0)  # as torch: unbatched gets a batch dim
+    if x.ndim < 2:
+        raise ShapeError(f"dropout2d: feature dropout requires at least 2 dimensions in the "
+                         f"input, got shape {tuple(input.shape)}")
+    if p == 1:
+        y = x * 0
+    else:
+        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+        keep = default_generator().random(mask_shape, dtype=np.float32) >= p
+        y = x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    if input.ndim != 4:
+        y = y.squeeze(0)
+    return _write_in_place(input, y, "dropout2d") if inplace else y
+
+
+# ----------------------------------------------------------------- robust and divergence losses
+def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """torch's deprecated size_average/reduce pair, mapped to `reduction` as torch maps it."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    out = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{out}' instead.", UserWarning, stacklevel=3)
+    return out
+
+
+def _weighted_reduce(loss: Tensor, weight: Any, reduction: str, op: str,
+                     input: Tensor) -> Tensor:
+    if weight is None:
+        return _reduce(loss, reduction, op)
+    w = _tensor(weight)
+    if tuple(w.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weights and input must have the same size, got weight of shape "
+                         f"{tuple(w.shape)} and input of shape {tuple(input.shape)}")
+    loss = loss * w
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction, op)
+
+
+def l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Mean absolute error: mean over all elements of |y − t| (ȳ = sign(y − t) / n)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    target = _tensor(target)
+    _same_shape(input, target, "l1_loss")
+    return _weighted_reduce((input - target).abs(), weight, reduction, "l1_loss", input)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """ℓ = ½ d² / β where |d| < β, |d| − ½β elsewhere (d = y − t); β = 0 is the L1 loss."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    target = _tensor(target)
+    _same_shape(input, target, "smooth_l1_loss")
+    d = input - target
+    z = d.abs()
+    loss = where(z._data < beta, d * d * 0.5 / beta, z - 0.5 * beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
+               weight: Any = None) -> Tensor:
+    """ℓ = ½ d² where |d| < δ, δ (|d| − ½δ) elsewhere (d = y − t): β · smooth L1 with β = δ."""
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss: delta must be positive, got {delta}")
+    target = _tensor(target)
+    _same_shape(input, target, "huber_loss")
+    d = input - target
+    z = d.abs()
+    loss = where(z._data < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    return _weighted_reduce(loss, weight, reduction, "huber_loss", input)
+
+
+def kl_div(input: Tensor, target: Any, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback–Leibler divergence KL(t ‖ p) = Σ t (log t − log p), for log-probabilities
+    `input` = log p and probabilities `target` = t (log-probabilities with log_target).
+
+    'batchmean' divides the sum by the batch size (the divergence per example); 'mean' divides
+    by the number of elements (torch's default, which it warns about).
+    """
+    legacy = size_average is not None or reduce is not None
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"kl_div: reduction must be one of ('mean', 'batchmean', 'sum', "
+                         f"'none'), got {reduction!r}")
+    if reduction == "mean" and not legacy:
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size "
+                      "and the support size; 'batchmean' divides only by the batch size, as "
+                      "the KL divergence is defined (torch gives the same warning).",
+                      UserWarning, stacklevel=2)
+    target = _tensor(target)
+    if target.dtype != input.dtype and target.dtype.kind != "f":
+        target = target.astype(input.dtype)
+    loss = KLDivergenceTerms.apply(input, target, log_target=bool(log_target))
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim != 0 else total
+    return _reduce(loss, reduction, "kl_div")

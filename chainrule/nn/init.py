@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import numpy.typing as npt
 
 from chainrule.tensor import Tensor, default_generator
@@ -45,7 +46,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values: npt.ArrayLike) -> Tensor:
-    tensor.data[...] = values
+    tensor._data[...] = values
     return tensor
 
 
@@ -55,6 +56,26 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _fill(tensor, default_generator().normal(mean, std, tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """N(mean, std²) conditioned on [a, b] (absolute bounds, as in torch): values outside are
+    drawn again until none are left."""
+    if not a < b or std <= 0:
+        raise ValueError(f"trunc_normal_: need a < b and std > 0, got a={a}, b={b}, std={std}")
+    lo, hi = (a - mean) / std, (b - mean) / std
+    kept = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
+    if kept < 1e-6:  # rejection would practically never finish
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {kept:.1e} of "
+                         f"N({mean}, {std}²)")
+    gen = default_generator()
+    values = np.asarray(gen.normal(mean, std, tensor.shape))
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = gen.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

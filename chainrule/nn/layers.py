@@ -68,16 +68,38 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout with probability p while training; identity in eval mode."""
+    """Inverted dropout with probability p while training; identity in eval mode.
 
-    def __init__(self, p: float = 0.5) -> None:
+    `inplace` is accepted for torch's constructor and repr; chainrule has no in-place ops, so
+    the result is always a new tensor.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """Channel dropout while training: each (example, channel) map of an (N, C, H, W) input is
+    zeroed with probability p, the rest scaled by 1/(1 − p); identity in eval mode."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout2d: dropout probability has to be between 0 and 1, but "
+                             f"got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -73,3 +73,63 @@ class NLLLoss(_Loss):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class _LegacyLoss(_Loss):
+    """A loss whose torch signature still starts with the deprecated size_average, reduce."""
+
+    _reductions: tuple[str, ...] = ("mean", "sum", "none")
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
+        Module.__init__(self)
+        reduction = F._legacy_reduction(size_average, reduce, reduction)
+        if reduction not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{self._reductions}, got {reduction!r}")
+        self.reduction = reduction
+
+
+class L1Loss(_LegacyLoss):
+    """Mean absolute error: mean over all elements of |y − t|."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_LegacyLoss):
+    """½ d²/β where |d| < β, |d| − ½β elsewhere (d = y − t): quadratic near 0, L1 beyond β."""
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """½ d² where |d| < δ, δ(|d| − ½δ) elsewhere (d = y − t)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_LegacyLoss):
+    """KL(t ‖ p) for log-probabilities p (`input`) and probabilities t (log-probabilities with
+    log_target); reduction='batchmean' gives the divergence per example."""
+
+    _reductions = ("mean", "batchmean", "sum", "none")
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -43,7 +43,7 @@ class RemovableHandle:
 def _to_numpy(value: Any) -> np.ndarray:
     """Accept ndarrays, chainrule Tensors and anything with .numpy() (e.g. torch tensors)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy()
     return np.asarray(value)
@@ -244,7 +244,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._make(np.zeros_like(p.grad.data), False, None)
+                p.grad = Tensor._make(np.zeros_like(p.grad._data), False, None)
 
     def to(self, dtype: DTypeLike) -> Module:
         """Cast every floating-point parameter and buffer to `dtype`, in place."""
@@ -255,9 +255,9 @@ class Module:
             for registry in (m._parameters, m._buffers):
                 for t in registry.values():
                     if t is not None and t.dtype.kind == "f":
-                        t.data = t.data.astype(dt)
+                        t._data = t._data.astype(dt)
                         if t.grad is not None:
-                            t.grad = Tensor._make(t.grad.data.astype(dt), False, None)
+                            t.grad = Tensor._make(t.grad._data.astype(dt), False, None)
         return self
 
     def float(self) -> Module:
@@ -278,7 +278,7 @@ class Module:
             for registry in (m._parameters, m._buffers):
                 for k, v in registry.items():
                     if v is not None and k not in skip:
-                        out[f"{mod_name}.{k}" if mod_name else k] = v.data.copy()
+                        out[f"{mod_name}.{k}" if mod_name else k] = v._data.copy()
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
@@ -310,10 +310,10 @@ class Module:
             arrays[k] = value
         for k, value in arrays.items():  # validate everything before writing anything
             t = own[k]
-            if t.data.flags.writeable and t.data.base is None:
-                np.copyto(t.data, value, casting="unsafe")
+            if t._data.flags.writeable and t._data.base is None:
+                np.copyto(t._data, value, casting="unsafe")
             else:
-                t.data = np.array(value, dtype=t.dtype)
+                t._data = np.array(value, dtype=t.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     def state_dict_tensors(self) -> OrderedDict[str, Tensor]:

@@ -36,9 +36,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            cast(Tensor, self.running_mean).data[...] = 0
-            cast(Tensor, self.running_var).data[...] = 1
-            cast(Tensor, self.num_batches_tracked).data[...] = 0
+            cast(Tensor, self.running_mean)._data[...] = 0
+            cast(Tensor, self.running_var)._data[...] = 1
+            cast(Tensor, self.num_batches_tracked)._data[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._dims:
@@ -49,9 +49,9 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             tracked = cast(Tensor, self.num_batches_tracked)
-            tracked.data[...] += 1
+            tracked._data[...] += 1
             if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(tracked.data)
+                momentum = 1.0 / float(tracked._data)
         update = self.training and self.track_running_stats
         return F.batch_norm(x, self.running_mean if update or not use_batch else None,
                             self.running_var if update or not use_batch else None,
@@ -73,3 +73,51 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) inputs, one mean/variance per channel."""
 
     _dims = (4,)
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels (AlexNet's, Krizhevsky et al. 2012):
+    y_c = x_c / (k + (α/n) Σ_{c' ∈ W(c)} x_{c'}²)^β over a window of n = `size` neighbouring
+    channels, as torch.nn.LocalResponseNorm. No parameters."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+                 ) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class LayerNorm(Module):
+    """Layer normalisation: each example normalised over its trailing `normalized_shape` dims,
+    y = (x − μ) / √(σ² + ε) · γ + β, with γ, β of shape `normalized_shape` (elementwise_affine).
+    The statistics are the example's own, so training and evaluation compute the same thing."""
+
+    def __init__(self, normalized_shape: int | tuple[int, ...] | list[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 dtype: object = None) -> None:
+        super().__init__()
+        shape = ((int(normalized_shape),) if isinstance(normalized_shape, int)
+                 else tuple(int(s) for s in normalized_shape))
+        self.normalized_shape = shape
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = (Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias
+                     else None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            self.weight._data[...] = 1
+        if self.bias is not None:
+            self.bias._data[...] = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")

@@ -1,26 +1,30 @@
 """Every differentiable op, defined once with its forward and backward side by side.
 
 - `elementwise`: arithmetic, exp/log, maximum/minimum, clip, where, casts, comparisons
-- `activation`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh)
+- `activation`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh),
+  and leaky ReLU, ELU, GELU, SiLU, hard tanh
 - `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
 - `linalg`: matmul and the fully connected layer's affine map
 - `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
 - `geometry`: the windows of convolution and pooling (output sizes, padding, taps)
 - `conv`: conv2d (im2col + one GEMM) with its input- and weight-gradient ops; patches/unfold
 - `pooling`: max and average pooling (1-D, 2-D, adaptive)
-- `loss`: softmax cross-entropy and binary cross-entropy as single nodes
+- `normalization`: local response normalisation across channels
+- `loss`: softmax cross-entropy, binary cross-entropy and KL divergence terms as single nodes
 """
 
 from chainrule.ops._helpers import index_to_numpy
 from chainrule.ops.activation import (
     hard_threshold, identity, logistic, relu, sigmoid, softplus, step, tanh,
 )
+from chainrule.ops.activation import elu, gelu, hardtanh, leaky_relu, normal_cdf, silu
 from chainrule.ops.conv import conv1d, conv2d, patches, unfold
 from chainrule.ops.elementwise import (
     abs, add, allclose, astype, clamp, clip, cos, div, eq, exp, ge, gt, isclose, le, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, sign, sin, sqrt, sub, where,
 )
 from chainrule.ops.linalg import linear, matmul
+from chainrule.ops.normalization import local_response_norm
 from chainrule.ops.pooling import (
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
 )
@@ -42,5 +46,7 @@ __all__ = [
     "permute", "pow", "relu", "reshape", "sigmoid", "sign", "sin", "softmax", "softplus", "split",
     "sqrt", "squeeze", "stack", "std", "step", "sub", "sum", "sum_to_size", "tanh", "transpose",
     "unfold", "unsqueeze", "var", "view", "where",
+    "local_response_norm",
+    "elu", "gelu", "hardtanh", "leaky_relu", "normal_cdf", "silu",
 ]
 

@@ -66,7 +66,7 @@ def norm_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 def index_to_numpy(index: Any) -> Any:
     """Replace Tensors (and lists) inside an index by arrays NumPy understands."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
         return tuple(index_to_numpy(i) for i in index)
     if isinstance(index, list):

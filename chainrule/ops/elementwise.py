@@ -74,9 +74,9 @@ class Pow(Function):
         ga = gb = None
         with np.errstate(invalid="ignore"):  # the 0 · inf entries below are masked by where
             if self.needs_grad(0):  # a^0 = 1 is flat, also at a = 0 where b · a^(b−1) = 0 · inf
-                ga = where(b.data == 0, 0.0, g * b * a ** (b - 1))
+                ga = where(b._data == 0, 0.0, g * b * a ** (b - 1))
             if self.needs_grad(1):
-                zero = (a.data == 0) & (b.data >= 0)
+                zero = (a._data == 0) & (b._data >= 0)
                 gb = where(zero, 0.0, g * out * log(a))
         return ga, gb
 
@@ -122,7 +122,7 @@ class Abs(Function):
 
     def backward(self, g, out):
         (a,) = self.inputs
-        return (g * np.sign(a.data),)
+        return (g * np.sign(a._data),)
 
 
 class Exp(Function):
@@ -207,7 +207,7 @@ class Maximum(Function):
 
     def backward(self, g, out):
         a, b = self.inputs
-        share = (a.data > b.data) + 0.5 * (a.data == b.data)
+        share = (a._data > b._data) + 0.5 * (a._data == b._data)
         return (g * share.astype(g.dtype) if self.needs_grad(0) else None,
                 g * (1 - share).astype(g.dtype) if self.needs_grad(1) else None)
 
@@ -220,7 +220,7 @@ class Minimum(Function):
 
     def backward(self, g, out):
         a, b = self.inputs
-        share = (a.data < b.data) + 0.5 * (a.data == b.data)
+        share = (a._data < b._data) + 0.5 * (a._data == b._data)
         return (g * share.astype(g.dtype) if self.needs_grad(0) else None,
                 g * (1 - share).astype(g.dtype) if self.needs_grad(1) else None)
 
@@ -237,7 +237,7 @@ class Clip(Function):
         return np.clip(a, self.lo, self.hi)
 
     def backward(self, g, out):
-        a = self.inputs[0].data
+        a = self.inputs[0]._data
         inside = np.ones(a.shape, bool)
         if self.lo is not None:
             inside &= a >= self.lo
@@ -353,7 +353,7 @@ clamp = clip
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Select a where condition holds, else b (broadcasting all three)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = operands(a, b, "where")
@@ -369,7 +369,7 @@ def astype(a: Tensor, dtype: DTypeLike, copy: bool = False) -> Tensor:
     """Convert to `dtype`; float → float stays on the graph, anything else leaves it."""
     dt = as_dtype(dtype)
     if dt.kind != "f" or a.dtype.kind != "f":
-        return Tensor._make(a.data.astype(dt, copy=copy), False, None)
+        return Tensor._make(a._data.astype(dt, copy=copy), False, None)
     if dt == a.dtype and not copy:
         return a
     return Astype.apply(a, dtype=dt, copy=copy)
@@ -380,7 +380,7 @@ def _compare(ufunc: np.ufunc, name: str):
     def compare(a: Any, b: Any) -> Tensor:
         a, b = operands(a, b, name)
         try:
-            return Tensor._make(ufunc(a.data, b.data), False, None)
+            return Tensor._make(ufunc(a._data, b._data), False, None)
         except ValueError as e:
             raise ShapeError(f"{name}: {e} (input shapes {a.shape}, {b.shape})") from None
 
@@ -398,13 +398,13 @@ ge = _compare(np.greater_equal, "ge")
 
 
 def logical_not(a: Tensor) -> Tensor:
-    return Tensor._make(np.logical_not(a.data), False, None)
+    return Tensor._make(np.logical_not(a._data), False, None)
 
 
 def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
     a, b = operands(a, b, "isclose")
-    return Tensor._make(np.isclose(a.data, b.data, rtol=rtol, atol=atol), False, None)
+    return Tensor._make(np.isclose(a._data, b._data, rtol=rtol, atol=atol), False, None)
 
 
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(isclose(a, b, rtol, atol).data.all())
+    return bool(isclose(a, b, rtol, atol)._data.all())

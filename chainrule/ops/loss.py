@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.ops.elementwise import where
 from chainrule.ops.reductions import log_softmax_array, softmax
 from chainrule.tensor import Tensor
 
@@ -97,3 +98,41 @@ class BinaryCrossEntropyTerms(Function):
             with np.errstate(divide="ignore"):
                 gt = g * ((1 - y).log().clip(min=-100) - y.log().clip(min=-100))
         return gy, gt
+
+
+class KLDivergenceTerms(Function):
+    """ℓ = t (log t − x) entry by entry, for log-probabilities x and probabilities t, with
+    t log t = 0 at t = 0 (torch's xlogy); with log_target, t holds log-probabilities:
+    ℓ = e^t (t − x).
+
+    x̄ = −ȳ · t                  (log_target: x̄ = −ȳ · e^t)
+    t̄ = ȳ · (log t + 1 − x)     (log_target: t̄ = ȳ · e^t (t − x + 1))
+    At t = 0 the derivative of t log t is −∞; t̄ is NaN there, as torch gives.
+    """
+
+    op_name = "kl_div"
+    log_target: bool
+
+    def forward(self, x, t):
+        if self.log_target:
+            return np.exp(t) * (t - x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_log_t = np.where(t == 0, np.zeros((), t.dtype), t * np.log(t))
+        return t_log_t - t * x
+
+    def backward(self, g, out):
+        x, t = self.inputs
+        gx = gt = None
+        if self.log_target:
+            e = t.exp()
+            if self.needs_grad(0):
+                gx = -g * e
+            if self.needs_grad(1):
+                gt = g * e * (t - x + 1)
+            return gx, gt
+        if self.needs_grad(0):
+            gx = -g * t
+        if self.needs_grad(1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gt = where(t._data == 0, np.nan, g * (t.log() + 1 - x))
+        return gx, gt

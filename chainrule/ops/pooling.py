@@ -39,7 +39,7 @@ class MaxPool(Function):
         return y
 
     def backward(self, g, out):
-        x = self.inputs[0].data
+        x = self.inputs[0]._data
         return (MaxPoolScatter.apply(g, shape=x.shape, taps=self.taps, window=self.window,
                                      layout=memory_order(x)),)
 
@@ -70,7 +70,7 @@ class MaxPoolGather(Function):
         return backend.max_pool_gather(x, self.taps, self.window)
 
     def backward(self, g, out):
-        x = self.inputs[0].data
+        x = self.inputs[0]._data
         return (MaxPoolScatter.apply(g, shape=x.shape, taps=self.taps, window=self.window,
                                      layout=memory_order(x)),)
 

@@ -52,7 +52,7 @@ class Mean(Function):
 
     def backward(self, g, out):
         a = self.inputs[0]
-        n = a.size // builtins.max(out.size, 1) if a.size else 1
+        n = a.numel() // builtins.max(out.numel(), 1) if a.numel() else 1
         return (_expand_back(g / n, a.shape, self.axes, self.keepdims),)
 
 
@@ -67,7 +67,7 @@ class Amax(Function):
 
     def backward(self, g, out):
         a = self.inputs[0]
-        hit = a.data == _keep(out.data, a.shape, self.axes, self.keepdims)
+        hit = a._data == _keep(out._data, a.shape, self.axes, self.keepdims)
         share = hit / hit.sum(axis=self.axes, keepdims=True)
         return (_expand_back(g, a.shape, self.axes, self.keepdims) * share.astype(g.dtype),)
 
@@ -125,7 +125,7 @@ class LogSumExp(Function):
 
     def backward(self, g, out):
         a = self.inputs[0]
-        y = out if self.keepdims else out.reshape(_keep(out.data, a.shape, self.axes, False).shape)
+        y = out if self.keepdims else out.reshape(_keep(out._data, a.shape, self.axes, False).shape)
         return (_expand_back(g, a.shape, self.axes, self.keepdims) * exp(a - y),)
 
 
@@ -197,7 +197,7 @@ def var(a: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
         correction = 0 if unbiased is False else 1
     axes = norm_axes(resolve_dim(dim, axis), a.ndim, "var")
     keep = keepdim if keepdims is None else keepdims
-    n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+    n = a.numel() if axes is None else int(np.prod([a.shape[i] for i in axes]))
     centred = a - a.mean(dim=axes, keepdim=True)
     return (centred * centred).sum(dim=axes, keepdim=keep) / builtins.max(n - correction, 0)
 
@@ -225,7 +225,7 @@ def _minmax(a: Any, dim: Any, keepdim: bool, axis: Any, smallest: bool) -> Any:
         return minimum(a, dim) if smallest else maximum(a, dim)
     a = as_operand(a, op=op)
     d = resolve_dim(dim, axis)
-    if a.size == 0:
+    if a.numel() == 0:
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {a.shape}")
     if d is None:
         return (Amin if smallest else Amax).apply(a, axes=None, keepdims=False)
@@ -235,7 +235,7 @@ def _minmax(a: Any, dim: Any, keepdim: bool, axis: Any, smallest: bool) -> Any:
         return MinMax(values, Tensor._make(np.zeros((), np.int64), False, None))
     values = (MinAlong if smallest else MaxAlong).apply(a, axis=d, keepdims=keepdim)
     pick = np.argmin if smallest else np.argmax
-    idx = pick(a.data, axis=d, keepdims=keepdim)
+    idx = pick(a._data, axis=d, keepdims=keepdim)
     return MinMax(values, Tensor._make(idx.astype(np.int64), False, None))
 
 
@@ -265,9 +265,9 @@ def _arg(a: Any, dim: Any, keepdim: bool, axis: Any, fn, op: str) -> Tensor:
     a = as_operand(a, op=op)
     d = resolve_dim(dim, axis)
     if d is None:
-        return Tensor._make(np.asarray(fn(a.data), np.int64), False, None)
+        return Tensor._make(np.asarray(fn(a._data), np.int64), False, None)
     d = norm_axis(d, a.ndim, op)
-    return Tensor._make(fn(a.data, axis=d, keepdims=keepdim).astype(np.int64), False, None)
+    return Tensor._make(fn(a._data, axis=d, keepdims=keepdim).astype(np.int64), False, None)
 
 
 def argmax(a: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:

@@ -135,12 +135,12 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     known = math.prod(s for s in shape if s != -1)
     bad = shape.count(-1) > 1 or any(s < -1 for s in shape)
     if not bad:
-        bad = (a.size != known) if -1 not in shape else (known == 0 or a.size % known != 0)
+        bad = (a.numel() != known) if -1 not in shape else (known == 0 or a.numel() % known != 0)
     if bad:
-        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} "
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.numel()} "
                          f"elements) into shape {shape}")
     if -1 in shape:
-        shape = tuple(a.size // known if s == -1 else s for s in shape)
+        shape = tuple(a.numel() // known if s == -1 else s for s in shape)
     if shape == a.shape:
         return a
     return Reshape.apply(a, shape=shape)

@@ -19,7 +19,9 @@ from typing import Any, Literal, TypedDict
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR", "OneCycleLR",
-           "StepLR"]
+           "StepLR",
+           "CosineAnnealingWarmRestarts", "LambdaLR", "LinearLR", "ReduceLROnPlateau",
+           "SequentialLR"]
 
 _EPOCH_DEPRECATION = (
     "The epoch parameter in `scheduler.step()` is deprecated (as in torch); use "
@@ -106,6 +108,11 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Move to the next step (or to `epoch`) and set each group's lr (SequentialLR calls
+        this directly: no step count, no warnings)."""
         self._get_lr_called_within_step = True
         try:
             if epoch is None:

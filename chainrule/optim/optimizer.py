@@ -2,7 +2,7 @@
 
 An optimizer holds `param_groups`, a list of dicts, each with a list of parameters under
 'params' and that group's hyperparameters (lr, momentum, ...), and `state`, a dict from each
-parameter to its running buffers. `step()` reads `p.grad` and writes `p.data` in place, so
+parameter to its running buffers. `step()` reads `p.grad` and writes `p._data` in place, so
 views and references to a parameter's array stay valid; it never writes into a gradient.
 """
 
@@ -210,7 +210,7 @@ class Optimizer:
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param = p.data
+            param = p._data
             grad = self._grad(p)
             if maximize:
                 grad = -grad
@@ -235,7 +235,7 @@ class Optimizer:
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 hyper: Any) -> None:
-        """The update rule: change `param` (p.data) and `state` in place from `grad` (already
+        """The update rule: change `param` (p._data) and `state` in place from `grad` (already
         negated for `maximize`; read it only, it may be shared)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
@@ -250,12 +250,12 @@ class Optimizer:
 
     def _grad(self, p: Tensor) -> np.ndarray:
         """p's gradient as an array of p's dtype and shape (read-only use: it may be shared)."""
-        g = p.grad.data  # type: ignore[union-attr]
-        if g.shape != p.data.shape:
+        g = p.grad._data  # type: ignore[union-attr]
+        if g.shape != p._data.shape:
             raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
-                             f"{tuple(p.data.shape)} has a gradient of shape {tuple(g.shape)}")
-        if g.dtype != p.data.dtype:
-            g = g.astype(p.data.dtype)
+                             f"{tuple(p._data.shape)} has a gradient of shape {tuple(g.shape)}")
+        if g.dtype != p._data.dtype:
+            g = g.astype(p._data.dtype)
         return g
 
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
@@ -347,14 +347,14 @@ class Optimizer:
         if key == "step":
             return float(np.asarray(value).item()) if not isinstance(value, float) else value
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
             arr = np.asarray(value)
-            if arr.shape != p.data.shape:
+            if arr.shape != p._data.shape:
                 raise ValueError(f"{name}: state {key!r} of parameter {index} has shape "
                                  f"{tuple(arr.shape)} but the parameter has shape "
-                                 f"{tuple(p.data.shape)}")
-            dtype = p.data.dtype if p.data.dtype.kind == "f" else arr.dtype
+                                 f"{tuple(p._data.shape)}")
+            dtype = p._data.dtype if p._data.dtype.kind == "f" else arr.dtype
             return np.array(arr, dtype=dtype, copy=True)
         return copy.deepcopy(value)
 

@@ -133,27 +133,27 @@ def test_fan_out_sums_the_childrens_signals():
     a = np.array([1.0, 2.0, 3.0])
     y = (x * cr.tensor(a) + x * x + x.sin() + x).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, a + 2 * xv + np.cos(xv) + 1, rtol=1e-14)
+    np.testing.assert_allclose(x.grad.detach().numpy(), a + 2 * xv + np.cos(xv) + 1, rtol=1e-14)
 
 
 def test_same_tensor_twice_in_one_op():
     x = f64([3.0, -2.0])
     (x + x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 2.0])
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, -4.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [6.0, -4.0])
 
 
 def test_grad_accumulates_across_backward_calls():
     x = f64([1.0, 2.0])
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 4.0])
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [5.0, 7.0])
     x.grad = None
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [3.0, 3.0])
 
 
 def test_leaf_grads_are_private_writable_arrays():
@@ -162,15 +162,15 @@ def test_leaf_grads_are_private_writable_arrays():
     a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
     (a + b).sum().backward()
     assert a.grad is not b.grad
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data *= 10.0
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    np.testing.assert_array_equal(a.grad.data, [10.0, 10.0])
+    assert not np.shares_memory(a.grad.detach().numpy(), b.grad.detach().numpy())
+    a.grad.detach().numpy()[...] *= 10.0
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [10.0, 10.0])
 
     x = f64([1.0, 2.0])
     seed = cr.tensor(np.array([1.0, 1.0]))
     (x * 1.0).backward(seed)
-    x.grad.data[0] = 5.0
+    x.grad.detach().numpy()[0] = 5.0
     assert seed.tolist() == [1.0, 1.0]
 
 
@@ -190,10 +190,10 @@ def test_retain_graph_allows_a_second_backward_and_doubles_grad():
     x = f64(xv)
     loss = (x.exp() * x).sum()
     loss.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.detach().numpy().copy()
     np.testing.assert_allclose(first, np.exp(xv) * (xv + 1), rtol=1e-14)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-14)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * first, rtol=1e-14)
     with pytest.raises(RuntimeError, match="retain_graph"):
         loss.backward()
 
@@ -216,7 +216,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match="scalar"):
         y.backward()
     y.backward(gradient=np.array([1.0, 10.0]))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 20.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 20.0])
 
 
 def test_backward_with_wrong_shaped_gradient_names_the_shapes():
@@ -284,7 +284,7 @@ def test_backprop_yields_each_node_once_with_its_finished_error_signal():
     seen = list(cr.autograd.backprop([y], [cr.ones_like(y)], retain_graph=True))
     order = [v for v, _ in seen]
     assert [id(v) for v in order] == [id(y), id(b), id(a), id(x)]
-    grads = {id(v): g.data for v, g in seen}
+    grads = {id(v): g.detach().numpy() for v, g in seen}
     ea = np.exp(6.0)
     np.testing.assert_allclose(grads[id(b)], [6.0])                 # ȳ ∂y/∂b = a
     np.testing.assert_allclose(grads[id(a)], [ea + 6.0 * ea])       # b + a·e^a (both children)
@@ -308,12 +308,12 @@ def test_grad_returns_gradients_and_leaves_dot_grad_alone():
     x, y = f64(xv), f64(yv)
     out = (x * x * y).sum()
     gx, gy = cr.autograd.grad(out, [x, y])
-    np.testing.assert_allclose(gx.data, 2 * xv * yv)
-    np.testing.assert_allclose(gy.data, xv * xv)
+    np.testing.assert_allclose(gx.detach().numpy(), 2 * xv * yv)
+    np.testing.assert_allclose(gy.detach().numpy(), xv * xv)
     assert x.grad is None and y.grad is None
     assert not gx.requires_grad and gx.grad_fn is None
     (single,) = cr.autograd.grad((x * 3).sum(), x)
-    np.testing.assert_array_equal(single.data, [3.0, 3.0])
+    np.testing.assert_array_equal(single.detach().numpy(), [3.0, 3.0])
     x.grad = cr.tensor(np.array([7.0, 7.0]))
     cr.autograd.grad((x * x).sum(), x)
     assert x.grad.tolist() == [7.0, 7.0]
@@ -323,10 +323,10 @@ def test_grad_with_grad_outputs_and_multiple_outputs():
     x = f64([1.0, 2.0, 3.0])
     y = x * x
     (g,) = cr.autograd.grad(y, x, grad_outputs=cr.tensor(np.array([1.0, 0.0, 2.0])))
-    np.testing.assert_array_equal(g.data, [2.0, 0.0, 12.0])
+    np.testing.assert_array_equal(g.detach().numpy(), [2.0, 0.0, 12.0])
     a, b = (x * 2).sum(), (x * x).sum()
     (g,) = cr.autograd.grad([a, b], [x])
-    np.testing.assert_array_equal(g.data, [4.0, 6.0, 8.0])  # the outputs' gradients add up
+    np.testing.assert_array_equal(g.detach().numpy(), [4.0, 6.0, 8.0])  # the outputs' gradients add up
     with pytest.raises(RuntimeError, match="scalar"):
         cr.autograd.grad(x * 2, x)
     with pytest.raises(ValueError, match="grad_outputs"):
@@ -363,7 +363,7 @@ def test_grad_with_respect_to_an_intermediate():
     h = x * 3.0
     out = (h.tanh()).sum()
     (gh,) = cr.autograd.grad(out, h)
-    np.testing.assert_allclose(gh.data, 1 - np.tanh(3 * x.data) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(gh.detach().numpy(), 1 - np.tanh(3 * x.detach().numpy()) ** 2, rtol=1e-14)
 
 
 def test_create_graph_second_and_third_derivatives():
@@ -371,11 +371,11 @@ def test_create_graph_second_and_third_derivatives():
     y = (x ** 3).sum()
     (g,) = cr.autograd.grad(y, x, create_graph=True)
     assert g.requires_grad and g.grad_fn is not None
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(g.detach().numpy(), 3 * x.detach().numpy() ** 2)
     (gg,) = cr.autograd.grad(g.sum(), x, create_graph=True)
-    np.testing.assert_allclose(gg.data, 6 * x.data)
+    np.testing.assert_allclose(gg.detach().numpy(), 6 * x.detach().numpy())
     (ggg,) = cr.autograd.grad(gg.sum(), x)
-    np.testing.assert_allclose(ggg.data, [6.0, 6.0])
+    np.testing.assert_allclose(ggg.detach().numpy(), [6.0, 6.0])
     assert x.grad is None
 
 
@@ -385,10 +385,10 @@ def test_backward_create_graph_then_differentiate_dot_grad():
     x.sin().sum().backward(create_graph=True)
     g = x.grad  # cos x, on the graph
     assert g.grad_fn is not None
-    np.testing.assert_allclose(g.data, np.cos(xv))
+    np.testing.assert_allclose(g.detach().numpy(), np.cos(xv))
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, -np.sin(xv), rtol=1e-14)
+    np.testing.assert_allclose(x.grad.detach().numpy(), -np.sin(xv), rtol=1e-14)
 
 
 # ----------------------------------------------------------------- retain_grad, broadcast, dtype
@@ -401,9 +401,9 @@ def test_retain_grad_on_non_leaf():
     y = h * h
     loss = y.sum()
     loss.backward()
-    np.testing.assert_array_equal(h.grad.data, 2 * h.data)
+    np.testing.assert_array_equal(h.grad.detach().numpy(), 2 * h.detach().numpy())
     assert y.grad is None  # non-leaves keep no .grad unless asked
-    np.testing.assert_array_equal(x.grad.data, 6 * h.data)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), 6 * h.detach().numpy())
     with pytest.raises(RuntimeError, match="retain_grad"):
         cr.tensor([1.0]).retain_grad()
 
@@ -425,8 +425,8 @@ def test_broadcasting_gradients_are_summed_back():
     assert out.shape == (3, 4)
     out.sum().backward()
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
-    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 8.0))
-    np.testing.assert_array_equal(b.grad.data, np.full(4, 6.0))
+    np.testing.assert_array_equal(a.grad.detach().numpy(), np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(b.grad.detach().numpy(), np.full(4, 6.0))
     assert c.grad.item() == float((np.arange(3.0)[:, None] + np.arange(4.0)).sum())
 
 
@@ -436,8 +436,8 @@ def test_broadcasting_with_weights_of_the_gradient():
         (2, 4, 3))
     a, b = f64(av), f64(bv)
     (a * b).backward(gv)
-    np.testing.assert_allclose(a.grad.data, (gv * bv).sum(axis=1, keepdims=True))
-    np.testing.assert_allclose(b.grad.data, (gv * av).sum(axis=(0, 2))[:, None])
+    np.testing.assert_allclose(a.grad.detach().numpy(), (gv * bv).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(b.grad.detach().numpy(), (gv * av).sum(axis=(0, 2))[:, None])
 
 
 @pytest.mark.parametrize(("da", "db"), [("float32", "float64"), ("float64", "float32"),
@@ -457,7 +457,7 @@ def test_grad_dtype_through_explicit_casts():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     (a.double() * 3.0).sum().backward()
     assert a.grad.dtype == np.float32
-    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [3.0, 3.0])
 
 
 # ----------------------------------------------------------------- higher order against PyTorch
@@ -502,10 +502,10 @@ def test_hessian_vector_products_match_pytorch(torch, seed):
 
     np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
     for g, tg in zip(grads, tgrads, strict=True):
-        np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
     for hv, thv in zip(hvp, thvp, strict=True):
         assert hv.dtype == np.float64 and hv.shape == tuple(thv.shape)
-        np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(hv.detach().numpy(), thv.numpy(), rtol=1e-10, atol=1e-12)
     assert all(p.grad is None for p in params)
 
 
@@ -543,7 +543,7 @@ def test_second_and_third_derivatives_match_pytorch(torch, name):
     (tgg,) = torch.autograd.grad((tg * torch.tensor(wv)).sum(), tx, create_graph=True)
     (tggg,) = torch.autograd.grad(tgg.sum(), tx)
     for ours, theirs in ((g, tg), (gg, tgg), (ggg, tggg)):
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.torch
@@ -556,14 +556,14 @@ def test_hessian_via_backward_create_graph_matches_pytorch(torch):
     _mlp_loss("cr", cr.tensor(xv), cr.tensor(tv), params).backward(create_graph=True)
     # full Hessian block d²L/dw² row by row from the recorded gradient
     g = w.grad
-    rows = [cr.autograd.grad(g.reshape(-1)[i], w, retain_graph=True)[0].data.ravel()
-            for i in range(w.size)]
+    rows = [cr.autograd.grad(g.reshape(-1)[i], w, retain_graph=True)[0].detach().numpy().ravel()
+            for i in range(w.numel())]
 
     tw = torch.tensor(values[0], requires_grad=True)
     tparams = [tw] + [torch.tensor(v) for v in values[1:]]
     th = torch.autograd.functional.hessian(
         lambda a: _mlp_loss("torch", torch.tensor(xv), torch.tensor(tv), [a] + tparams[1:]), tw)
-    np.testing.assert_allclose(np.stack(rows), th.reshape(w.size, w.size).numpy(), rtol=1e-10,
+    np.testing.assert_allclose(np.stack(rows), th.reshape(w.numel(), w.numel()).numpy(), rtol=1e-10,
                                atol=1e-12)
 
 
@@ -601,7 +601,7 @@ def test_custom_function_subclass_works_with_the_engine():
     y = _Square.apply(x)
     assert y.grad_fn is not None and y.grad_fn.name() == "_SquareBackward"
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, -6.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, -6.0])
     assert cr.gradcheck(lambda t: _Square.apply(t), f64([0.5, 2.0]))
 
 

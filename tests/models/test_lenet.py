@@ -51,13 +51,13 @@ def _digits(n=8, seed=0):
 # ----------------------------------------------------------------- the lecture's table
 def test_layer_sizes_match_the_lecture_table():
     net = lenet5()
-    weights = {name: m.weight.size for name, m in net.named_children()
+    weights = {name: m.weight.numel() for name, m in net.named_children()
                if getattr(m, "weight", None) is not None}
     assert weights == {"c1": 150, "c3": 2_400, "f5": 48_000, "f6": 10_080, "output": 840}
-    biases = {name: m.bias.size for name, m in net.named_children()
+    biases = {name: m.bias.numel() for name, m in net.named_children()
               if getattr(m, "bias", None) is not None}
     assert biases == {"c1": 6, "c3": 16, "f5": 120, "f6": 84, "output": 10}
-    assert sum(p.size for p in net.parameters()) == 61_470 + 236
+    assert sum(p.numel() for p in net.parameters()) == 61_470 + 236
     assert [name for name, _ in net.named_children()] == [
         "c1", "act1", "s2", "c3", "act3", "s4", "flatten", "f5", "act5", "f6", "act6", "output"]
 
@@ -121,7 +121,7 @@ def test_forward_and_backward_match_torch(torch, activation, pooling):
         tx = torch.tensor(x.astype(dtype), requires_grad=True)
         logits, tlogits = net(cx), tnet(tx)
         assert logits.dtype == dtype and logits.shape == (8, 10)
-        _assert_close(logits.data, tlogits.detach().numpy(), rtol, atol, "logits")
+        _assert_close(logits.detach().numpy(), tlogits.detach().numpy(), rtol, atol, "logits")
         loss = cr.nn.functional.cross_entropy(logits, cr.tensor(y))
         tloss = torch.nn.functional.cross_entropy(tlogits, torch.from_numpy(y))
         assert loss.item() == pytest.approx(tloss.item(), rel=rtol)
@@ -131,9 +131,9 @@ def test_forward_and_backward_match_torch(torch, activation, pooling):
         assert [k for k, _ in net.named_parameters()] == list(tparams)
         for k, p in net.named_parameters():
             assert p.grad is not None and p.grad.dtype == dtype, k
-            assert np.abs(p.grad.data).max() > 0, k
-            _assert_close(p.grad.data, tparams[k].grad.numpy(), rtol, atol, f"{k} gradient")
-        _assert_close(cx.grad.data, tx.grad.numpy(), rtol, atol, "input gradient")
+            assert np.abs(p.grad.detach().numpy()).max() > 0, k
+            _assert_close(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol, atol, f"{k} gradient")
+        _assert_close(cx.grad.detach().numpy(), tx.grad.numpy(), rtol, atol, "input gradient")
 
 
 def test_torch_state_dict_loads_into_lenet(torch):
@@ -141,5 +141,5 @@ def test_torch_state_dict_loads_into_lenet(torch):
     net = lenet5()
     net.load_state_dict(tnet.state_dict())
     x = _digits(3, seed=1)[0]
-    _assert_close(net(cr.tensor(x)).data, tnet(torch.from_numpy(x)).detach().numpy(), 1e-4,
+    _assert_close(net(cr.tensor(x)).detach().numpy(), tnet(torch.from_numpy(x)).detach().numpy(), 1e-4,
                   1e-5, "logits")

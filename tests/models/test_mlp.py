@@ -12,7 +12,7 @@ from chainrule import models, nn
 def test_mlp_784_256_10_shapes_and_parameter_count() -> None:
     m = models.mlp(784, (256,), 10)
     assert [tuple(p.shape) for p in m.parameters()] == [(256, 784), (256,), (10, 256), (10,)]
-    assert sum(p.size for p in m.parameters()) == 784 * 256 + 256 + 256 * 10 + 10
+    assert sum(p.numel() for p in m.parameters()) == 784 * 256 + 256 + 256 * 10 + 10
     assert m(cr.randn(5, 1, 28, 28)).shape == (5, 10)
 
 
@@ -40,5 +40,5 @@ def test_state_dict_keys_and_outputs_match_torch(torch) -> None:
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
     expected = theirs(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(ours(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
     assert isinstance(ours, nn.Sequential)

@@ -43,8 +43,8 @@ def _compare(torch, ours, theirs, x_np, g_np, rtol=1e-10, atol=1e-12):
     ty = theirs(tx)
     (ty * torch.from_numpy(g_np)).sum().backward()
     assert y.shape == tuple(ty.shape) and y.dtype == np.float64
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=rtol, atol=atol)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name", list(MODULES))
@@ -64,8 +64,8 @@ def test_activation_float32_and_extreme_values_equal_torch(torch, name):
     y = ours()(cr.tensor(x_np))
     ty = theirs(torch)(torch.from_numpy(x_np))
     assert y.dtype == np.float32
-    assert np.all(np.isfinite(y.data)) == bool(torch.isfinite(ty).all())
-    np.testing.assert_allclose(y.data, ty.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(y.detach().numpy())) == bool(torch.isfinite(ty).all())
+    np.testing.assert_allclose(y.detach().numpy(), ty.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_relu_gradient_at_zero_is_zero_like_torch(torch):
@@ -77,20 +77,20 @@ def test_softplus_threshold_switches_to_identity():
     sp = nn.Softplus(beta=2.0, threshold=5.0)
     x = cr.tensor([2.4, 2.6, 10.0], dtype=cr.float64, requires_grad=True)
     y = sp(x)
-    np.testing.assert_allclose(y.data[0], np.log1p(np.exp(4.8)) / 2)
-    np.testing.assert_array_equal(y.data[1:], [2.6, 10.0])  # β·z > threshold: y = z
+    np.testing.assert_allclose(y.detach().numpy()[0], np.log1p(np.exp(4.8)) / 2)
+    np.testing.assert_array_equal(y.detach().numpy()[1:], [2.6, 10.0])  # β·z > threshold: y = z
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1 / (1 + np.exp(-4.8)), 1.0, 1.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [1 / (1 + np.exp(-4.8)), 1.0, 1.0])
 
 
 def test_hard_threshold_is_a_step_with_zero_gradient():
     z = cr.tensor([-2.0, -1e-6, 0.0, 1e-6, 3.0], requires_grad=True)
     y = nn.HardThreshold()(z)
-    np.testing.assert_array_equal(y.data, [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(y.detach().numpy(), [0, 0, 0, 1, 1])
     assert y.dtype == np.float32
     (y * cr.tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum().backward()
     assert z.grad is not None
-    np.testing.assert_array_equal(z.grad.data, 0.0)
+    np.testing.assert_array_equal(z.grad.detach().numpy(), 0.0)
     assert nn.Step is nn.HardThreshold
 
 
@@ -98,9 +98,9 @@ def test_hard_threshold_blocks_the_error_signal_to_layers_below():
     cr.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 4), nn.HardThreshold(), nn.Linear(4, 1))
     net(cr.randn(5, 3)).sum().backward()
-    np.testing.assert_array_equal(net[0].weight.grad.data, 0.0)
-    np.testing.assert_array_equal(net[0].bias.grad.data, 0.0)
-    assert np.any(net[2].weight.grad.data != 0)  # the layer above still learns
+    np.testing.assert_array_equal(net[0].weight.grad.detach().numpy(), 0.0)
+    np.testing.assert_array_equal(net[0].bias.grad.detach().numpy(), 0.0)
+    assert np.any(net[2].weight.grad.detach().numpy() != 0)  # the layer above still learns
 
 
 def test_hard_threshold_docstring_says_not_trainable():
@@ -110,9 +110,9 @@ def test_hard_threshold_docstring_says_not_trainable():
 
 def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log():
     x = cr.randn(4, 6, dtype=cr.float64)
-    p = nn.Softmax(dim=1)(x).data
+    p = nn.Softmax(dim=1)(x).detach().numpy()
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    np.testing.assert_allclose(nn.LogSoftmax(dim=1)(x).data, np.log(p), rtol=1e-12)
+    np.testing.assert_allclose(nn.LogSoftmax(dim=1)(x).detach().numpy(), np.log(p), rtol=1e-12)
 
 
 def test_activations_have_no_parameters():

@@ -49,16 +49,16 @@ def _compare(torch, cmod, tmod, x, rng, rtol, atol):
     tx = torch.tensor(x, requires_grad=True)
     cy, ty = cmod(cx), tmod(tx)
     assert cy.shape == tuple(ty.shape) and cy.dtype == x.dtype
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
     g = rng.standard_normal(cy.shape).astype(x.dtype)
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
     tparams = dict(tmod.named_parameters())
     assert [k for k, _ in cmod.named_parameters()] == list(tparams)
     for k, p in cmod.named_parameters():
         assert p.grad.dtype == x.dtype, k
-        np.testing.assert_allclose(p.grad.data, tparams[k].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=k)
 
 
@@ -146,7 +146,7 @@ def test_conv_default_init_is_uniform_within_one_over_sqrt_fan_in(build, fan_in)
     cr.manual_seed(0)
     mod = build()
     bound = 1 / math.sqrt(fan_in)
-    w = mod.weight.data.astype(np.float64)
+    w = mod.weight.detach().numpy().astype(np.float64)
     assert w.size >= 20_000
     assert np.all(np.abs(w) <= bound)
     assert w.max() > 0.99 * bound and w.min() < -0.99 * bound
@@ -154,7 +154,7 @@ def test_conv_default_init_is_uniform_within_one_over_sqrt_fan_in(build, fan_in)
     assert w.var() == pytest.approx(bound**2 / 3, rel=0.03)
     hist, _ = np.histogram(w, bins=4, range=(-bound, bound))
     np.testing.assert_allclose(hist / w.size, 0.25, atol=0.015)
-    b = mod.bias.data
+    b = mod.bias.detach().numpy()
     assert np.all(np.abs(b) <= bound) and b.max() > 0.5 * bound and b.min() < -0.5 * bound
 
 
@@ -210,9 +210,9 @@ def test_pool_modules_match_torch(torch, name, args, kwargs):
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
     if name.startswith("Max"):
-        np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+        np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
     else:
-        np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_pool_module_in_a_float32_network(torch):
@@ -274,11 +274,11 @@ def test_locally_connected_matches_an_explicit_loop_and_gradcheck(kwargs, pads, 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, c, *size))
     s = kwargs.get("stride", 1)
-    want = _np_locally_connected(x, layer.weight.data, layer.bias.data if has_bias else None,
+    want = _np_locally_connected(x, layer.weight.detach().numpy(), layer.bias.detach().numpy() if has_bias else None,
                                  (s, s), pads)
     got = layer(cr.tensor(x))
     assert got.shape == (2, o, *out)
-    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-12)
 
     xt = cr.tensor(x[:1], requires_grad=True)
     params = [layer.weight] + ([layer.bias] if has_bias else [])
@@ -291,9 +291,9 @@ def test_locally_connected_filters_are_untied():
     """Changing the filter of one position changes that output only (a conv would change all)."""
     layer = nn.LocallyConnected2d(1, 1, 4, 3, dtype=cr.float64)
     x = cr.randn(1, 1, 4, 4, dtype=cr.float64)
-    before = layer(x).data.copy()
-    layer.weight.data[1, 0] += 1.0
-    diff = layer(x).data - before
+    before = layer(x).detach().numpy().copy()
+    layer.weight.detach().numpy()[1, 0] += 1.0
+    diff = layer(x).detach().numpy() - before
     assert diff[0, 0, 1, 0] != 0
     diff[0, 0, 1, 0] = 0.0
     np.testing.assert_array_equal(diff, 0.0)
@@ -302,10 +302,10 @@ def test_locally_connected_filters_are_untied():
 def test_locally_connected_with_the_same_filter_everywhere_is_a_conv(rng):
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=cr.float64)
     lc = nn.LocallyConnected2d(2, 3, (7, 6), 3, stride=2, padding=1, dtype=cr.float64)
-    lc.weight.data[...] = conv.weight.data          # broadcast over the (OH, OW) positions
-    lc.bias.data[...] = conv.bias.data[:, None, None]
+    lc.weight.detach().numpy()[...] = conv.weight.detach().numpy()          # broadcast over the (OH, OW) positions
+    lc.bias.detach().numpy()[...] = conv.bias.detach().numpy()[:, None, None]
     x = cr.tensor(rng.standard_normal((2, 2, 7, 6)))
-    np.testing.assert_allclose(lc(x).data, conv(x).data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lc(x).detach().numpy(), conv(x).detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_lecture_parameter_count_locally_connected_vs_conv():
@@ -315,14 +315,14 @@ def test_lecture_parameter_count_locally_connected_vs_conv():
     lc = nn.LocallyConnected2d(1, 1, (200, 200), 10, padding="same", bias=False)
     assert lc.output_size == (200, 200)
     assert math.prod(lc.output_size) * lc.out_channels == 40_000
-    assert lc.weight.size == 4_000_000
+    assert lc.weight.numel() == 4_000_000
     assert lc.weight.shape == (200, 200, 1, 1, 10, 10)
     conv = nn.Conv2d(1, 1, 10, padding="same", bias=False)
-    assert conv.weight.size == 100
+    assert conv.weight.numel() == 100
     assert conv(cr.zeros(1, 1, 200, 200)).shape == (1, 1, 200, 200)
     # the same count from the lecture's 'valid' variant: 191×191 positions
     valid = nn.LocallyConnected2d(1, 1, 200, 10, bias=False)
-    assert valid.output_size == (191, 191) and valid.weight.size == 191 * 191 * 100
+    assert valid.output_size == (191, 191) and valid.weight.numel() == 191 * 191 * 100
 
 
 def test_locally_connected_errors():

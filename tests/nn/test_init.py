@@ -77,7 +77,7 @@ def test_xavier_uniform_bound(torch, shape, gain):
     cr.manual_seed(0)
     t = init.xavier_uniform_(cr.empty(*shape), gain=gain)
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
-    _check_uniform(t.data, gain * math.sqrt(6 / (fan_in + fan_out)))
+    _check_uniform(t.detach().numpy(), gain * math.sqrt(6 / (fan_in + fan_out)))
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -86,7 +86,7 @@ def test_xavier_normal_std(torch, shape, gain):
     cr.manual_seed(1)
     t = init.xavier_normal_(cr.empty(*shape), gain=gain)
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
-    _check_normal(t.data, gain * math.sqrt(2 / (fan_in + fan_out)))
+    _check_normal(t.detach().numpy(), gain * math.sqrt(2 / (fan_in + fan_out)))
 
 
 KAIMING = [(0, "fan_in", "relu"), (0, "fan_out", "relu"), (math.sqrt(5), "fan_in", "leaky_relu"),
@@ -101,11 +101,11 @@ def test_kaiming_uniform_bound(torch, shape, a, mode, nonlinearity):
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
     fan = fan_in if mode == "fan_in" else fan_out
     gain = torch.nn.init.calculate_gain(nonlinearity, a)
-    _check_uniform(t.data, gain * math.sqrt(3 / fan))
+    _check_uniform(t.detach().numpy(), gain * math.sqrt(3 / fan))
     # torch's own draw has the same range
     tt = torch.nn.init.kaiming_uniform_(torch.empty(*shape), a=a, mode=mode,
                                         nonlinearity=nonlinearity)
-    assert float(tt.abs().max()) == pytest.approx(float(np.abs(t.data).max()), rel=0.01)
+    assert float(tt.abs().max()) == pytest.approx(float(np.abs(t.detach().numpy()).max()), rel=0.01)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -115,7 +115,7 @@ def test_kaiming_normal_std(torch, shape, a, mode, nonlinearity):
     t = init.kaiming_normal_(cr.empty(*shape), a=a, mode=mode, nonlinearity=nonlinearity)
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
     fan = fan_in if mode == "fan_in" else fan_out
-    _check_normal(t.data, torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    _check_normal(t.detach().numpy(), torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan))
 
 
 def test_kaiming_rejects_an_unknown_mode():
@@ -125,10 +125,10 @@ def test_kaiming_rejects_an_unknown_mode():
 
 def test_uniform_and_normal_follow_their_arguments():
     cr.manual_seed(4)
-    u = init.uniform_(cr.empty(200, 200), -3.0, 5.0).data.astype(np.float64)
+    u = init.uniform_(cr.empty(200, 200), -3.0, 5.0).detach().numpy().astype(np.float64)
     assert u.min() >= -3 and u.max() < 5 and u.min() < -2.95 and u.max() > 4.95
     assert u.mean() == pytest.approx(1.0, abs=0.03)
-    n = init.normal_(cr.empty(200, 200), mean=2.0, std=0.5).data.astype(np.float64)
+    n = init.normal_(cr.empty(200, 200), mean=2.0, std=0.5).detach().numpy().astype(np.float64)
     assert n.mean() == pytest.approx(2.0, abs=0.01) and n.std() == pytest.approx(0.5, rel=0.01)
 
 
@@ -138,26 +138,26 @@ def test_uniform_and_normal_follow_their_arguments():
 @pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
 def test_constant_fills_in_place(fn, args, value, dtype):
     t = cr.randn(4, 5, dtype=dtype, requires_grad=True)
-    data = t.data
+    data = t.detach().numpy()
     out = fn(t, *args)
-    assert out is t and t.data is data  # same tensor, same buffer
+    assert out is t and t.detach().numpy() is data  # same tensor, same buffer
     assert t.dtype == dtype and t.requires_grad
-    np.testing.assert_array_equal(t.data, value)
+    np.testing.assert_array_equal(t.detach().numpy(), value)
 
 
 @pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
                                 init.kaiming_normal_])
 def test_random_inits_work_in_place_keep_dtype_and_are_seeded(fn):
     t = cr.empty(8, 6, dtype=cr.float64, requires_grad=True)
-    data = t.data
+    data = t.detach().numpy()
     cr.manual_seed(5)
-    assert fn(t) is t and t.data is data and t.dtype == np.float64
-    first = t.data.copy()
+    assert fn(t) is t and t.detach().numpy() is data and t.dtype == np.float64
+    first = t.detach().numpy().copy()
     cr.manual_seed(5)
     fn(t)
-    np.testing.assert_array_equal(t.data, first)
+    np.testing.assert_array_equal(t.detach().numpy(), first)
     fn(t)
-    assert not np.array_equal(t.data, first)
+    assert not np.array_equal(t.detach().numpy(), first)
 
 
 def test_init_of_a_parameter_is_seen_by_its_module():
@@ -165,4 +165,4 @@ def test_init_of_a_parameter_is_seen_by_its_module():
 
     lin = nn.Linear(3, 2)
     init.ones_(lin.weight)
-    np.testing.assert_array_equal(lin(cr.ones(3)).data, 3.0 + lin.bias.data)
+    np.testing.assert_array_equal(lin(cr.ones(3)).detach().numpy(), 3.0 + lin.bias.detach().numpy())

@@ -42,7 +42,7 @@ def test_linear_without_bias():
     assert [k for k, _ in lin.named_parameters()] == ["weight"]
     assert list(lin.state_dict()) == ["weight"]
     x = cr.randn(3, 4)
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T, rtol=1e-6)
+    np.testing.assert_allclose(lin(x).detach().numpy(), x.detach().numpy() @ lin.weight.detach().numpy().T, rtol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [(0, 3), (3, 0), (-1, 2)])
@@ -58,7 +58,7 @@ def test_linear_default_init_is_uniform_within_one_over_sqrt_fan_in():
     fan_in = 400
     lin = nn.Linear(fan_in, 300)
     bound = 1 / math.sqrt(fan_in)
-    w = lin.weight.data.astype(np.float64)
+    w = lin.weight.detach().numpy().astype(np.float64)
     assert np.all(np.abs(w) <= bound)
     assert w.max() > 0.99 * bound and w.min() < -0.99 * bound
     assert abs(w.mean()) < 0.01 * bound
@@ -66,7 +66,7 @@ def test_linear_default_init_is_uniform_within_one_over_sqrt_fan_in():
     # uniform, not normal: a quarter of the mass in each quarter of the interval
     hist, _ = np.histogram(w, bins=4, range=(-bound, bound))
     np.testing.assert_allclose(hist / w.size, 0.25, atol=0.01)
-    b = lin.bias.data
+    b = lin.bias.detach().numpy()
     assert np.all(np.abs(b) <= bound) and b.max() > 0.8 * bound and b.min() < -0.8 * bound
 
 
@@ -77,7 +77,7 @@ def test_linear_init_is_reproducible_with_manual_seed():
     b = nn.Linear(6, 4).state_dict()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
-    assert not np.array_equal(a["weight"], nn.Linear(6, 4).weight.data)
+    assert not np.array_equal(a["weight"], nn.Linear(6, 4).weight.detach().numpy())
 
 
 @with_fixtures
@@ -102,14 +102,14 @@ def test_linear_forward_and_all_gradients_equal_torch(torch, batch, n_in, n_out,
     (ty * torch.from_numpy(g_np)).sum().backward()
 
     assert y.shape == tuple(ty.shape)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(lin.weight.grad.data, tlin.weight.grad.numpy(),
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad.detach().numpy(), tlin.weight.grad.numpy(),
                                rtol=1e-12, atol=1e-12)
     assert lin.weight.grad.shape == lin.weight.shape
     if bias:
         assert lin.bias.grad.shape == (n_out,)
-        np.testing.assert_allclose(lin.bias.grad.data, tlin.bias.grad.numpy(),
+        np.testing.assert_allclose(lin.bias.grad.detach().numpy(), tlin.bias.grad.numpy(),
                                    rtol=1e-12, atol=1e-12)
 
 
@@ -126,22 +126,22 @@ def test_linear_float32_matches_torch(torch):
     tx = torch.tensor(x_np, requires_grad=True)
     ty = tlin(tx)
     ty.sum().backward()
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(lin.weight.grad.data, tlin.weight.grad.numpy(), rtol=1e-5,
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad.detach().numpy(), tlin.weight.grad.numpy(), rtol=1e-5,
                                atol=1e-5)
-    np.testing.assert_allclose(lin.bias.grad.data, tlin.bias.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad.detach().numpy(), tlin.bias.grad.numpy(), rtol=1e-5)
 
 
 def test_linear_gradients_accumulate_over_two_backwards():
     lin = nn.Linear(3, 2, dtype=cr.float64)
     x = cr.randn(4, 3, dtype=cr.float64)
     lin(x).sum().backward()
-    first = lin.weight.grad.data.copy()
+    first = lin.weight.grad.detach().numpy().copy()
     lin(x).sum().backward()
-    np.testing.assert_allclose(lin.weight.grad.data, 2 * first)
+    np.testing.assert_allclose(lin.weight.grad.detach().numpy(), 2 * first)
     # ... and the batch-summed bias gradient is the number of rows
-    np.testing.assert_allclose(lin.bias.grad.data, 2 * 4.0)
+    np.testing.assert_allclose(lin.bias.grad.detach().numpy(), 2 * 4.0)
 
 
 @pytest.mark.parametrize("x_shape", [(3,), (2, 3), (2, 2, 3)])
@@ -219,9 +219,9 @@ def test_flatten_equals_torch(torch, shape, start, end):
     y = nn.Flatten(start, end)(x)
     ty = torch.nn.Flatten(start, end)(torch.from_numpy(x_np))
     assert y.shape == tuple(ty.shape)
-    np.testing.assert_array_equal(y.data, ty.numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), ty.numpy())
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.ones(shape))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), np.ones(shape))
 
 
 # ----------------------------------------------------------------- Dropout
@@ -232,43 +232,43 @@ def test_dropout_train_zeroes_about_p_and_scales_the_rest():
     x = cr.tensor(np.random.default_rng(0).uniform(1, 2, (200, 100)).astype(np.float32),
                   requires_grad=True)
     y = drop(x)
-    kept = y.data != 0
+    kept = y.detach().numpy() != 0
     frac_dropped = 1 - kept.mean()
     assert abs(frac_dropped - p) < 0.015  # 20 000 draws: std ≈ 0.003
-    np.testing.assert_allclose(y.data[kept], x.data[kept] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] / (1 - p), rtol=1e-6)
     assert y.dtype == np.float32
     # gradient: mask / (1 − p)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.detach().numpy(), kept / (1 - p), rtol=1e-6)
     # the mean is preserved in expectation
-    assert y.data.mean() == pytest.approx(x.data.mean(), rel=0.02)
+    assert y.detach().numpy().mean() == pytest.approx(x.detach().numpy().mean(), rel=0.02)
 
 
 def test_dropout_eval_is_identity():
     drop = nn.Dropout(0.9).eval()
     x = cr.randn(50, 50)
-    np.testing.assert_array_equal(drop(x).data, x.data)
-    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).data, x.data)
+    np.testing.assert_array_equal(drop(x).detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).detach().numpy(), x.detach().numpy())
 
 
 def test_dropout_p0_is_identity_p1_is_zeros():
     x = cr.randn(30, 30, requires_grad=True)
-    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x.data)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).detach().numpy(), x.detach().numpy())
     y = nn.Dropout(1.0)(x)
-    np.testing.assert_array_equal(y.data, 0.0)
-    assert not np.any(np.isnan(y.data))
+    np.testing.assert_array_equal(y.detach().numpy(), 0.0)
+    assert not np.any(np.isnan(y.detach().numpy()))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, 0.0)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), 0.0)
 
 
 def test_dropout_is_reproducible_with_manual_seed():
     x = cr.ones(64, 64)
     cr.manual_seed(7)
-    a = nn.Dropout(0.5)(x).data
+    a = nn.Dropout(0.5)(x).detach().numpy()
     cr.manual_seed(7)
-    b = nn.Dropout(0.5)(x).data
+    b = nn.Dropout(0.5)(x).detach().numpy()
     np.testing.assert_array_equal(a, b)
-    c = nn.Dropout(0.5)(x).data  # the generator moved on: a new mask
+    c = nn.Dropout(0.5)(x).detach().numpy()  # the generator moved on: a new mask
     assert not np.array_equal(a, c)
 
 
@@ -276,7 +276,7 @@ def test_dropout_mask_is_fresh_each_call():
     cr.manual_seed(1)
     drop = nn.Dropout(0.5)
     x = cr.ones(1000)
-    assert not np.array_equal(drop(x).data, drop(x).data)
+    assert not np.array_equal(drop(x).detach().numpy(), drop(x).detach().numpy())
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])

@@ -33,8 +33,8 @@ def _run(torch, ours, theirs, x_np, target_np, rtol=1e-10, atol=1e-12, target_to
     (tloss * torch.from_numpy(g_np)).sum().backward()
 
     assert loss.shape == tuple(tloss.shape)
-    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=rtol, atol=atol)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
     return loss, x.grad
 
 
@@ -59,10 +59,10 @@ def test_half_squared_error_formula_and_gradient(reduction, shape, seed):
     per_example = 0.5 * ((y_np - t_np) ** 2).reshape(shape[0], -1).sum(axis=1)
     n = shape[0]
     expected = {"mean": per_example.mean(), "sum": per_example.sum(), "none": per_example}
-    np.testing.assert_allclose(loss.data, expected[reduction], rtol=1e-12)
+    np.testing.assert_allclose(loss.detach().numpy(), expected[reduction], rtol=1e-12)
     loss.sum().backward()
     scale = 1 / n if reduction == "mean" else 1.0
-    np.testing.assert_allclose(y.grad.data, (y_np - t_np) * scale, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(y.grad.detach().numpy(), (y_np - t_np) * scale, rtol=1e-12, atol=1e-15)
 
 
 def test_half_squared_error_is_half_torch_mse_sum_over_batch(torch):
@@ -111,16 +111,16 @@ def test_bce_loss_at_saturated_probabilities_is_finite_like_torch(torch):
     t_np = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
     loss, grad = _run(torch, nn.BCELoss(reduction="none"),
                       torch.nn.BCELoss(reduction="none"), y_np, t_np, rtol=1e-8)
-    np.testing.assert_allclose(loss.data, [0, 100, 100, 0, np.log(2)])
-    assert np.all(np.isfinite(grad.data))
+    np.testing.assert_allclose(loss.detach().numpy(), [0, 100, 100, 0, np.log(2)])
+    assert np.all(np.isfinite(grad.detach().numpy()))
 
 
 def test_bce_loss_after_saturated_sigmoid_backpropagates_finite_gradients():
     z = cr.tensor([-40.0, 40.0, 0.5], requires_grad=True)  # float32 sigmoid gives exact 0 / 1
     loss = nn.BCELoss()(cr.sigmoid(z), cr.tensor([0.0, 1.0, 1.0]))
     loss.backward()
-    assert np.all(np.isfinite(z.grad.data))
-    np.testing.assert_allclose(z.grad.data[:2], 0.0, atol=1e-7)
+    assert np.all(np.isfinite(z.grad.detach().numpy()))
+    np.testing.assert_allclose(z.grad.detach().numpy()[:2], 0.0, atol=1e-7)
 
 
 def test_bce_loss_target_gradient_equals_torch(torch):
@@ -130,7 +130,7 @@ def test_bce_loss_target_gradient_equals_torch(torch):
     nn.BCELoss()(cr.tensor(y_np), t).backward()
     tt = torch.tensor(t_np, requires_grad=True)
     torch.nn.BCELoss()(torch.from_numpy(y_np), tt).backward()
-    np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(t.grad.detach().numpy(), tt.grad.numpy(), rtol=1e-10)
 
 
 def test_bce_loss_rejects_values_outside_0_1():
@@ -173,11 +173,11 @@ def test_bce_with_logits_extreme_logits_stay_finite(torch, dtype, pos_weight):
         reduction="none", pos_weight=None if pw is None else torch.from_numpy(pw))(
         tz, torch.from_numpy(t_np))
     tloss.sum().backward()
-    assert np.all(np.isfinite(loss.data)) and np.all(np.isfinite(z.grad.data))
+    assert np.all(np.isfinite(loss.detach().numpy())) and np.all(np.isfinite(z.grad.detach().numpy()))
     rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(loss.data, tloss.detach().numpy(), rtol=rtol, atol=1e-7)
-    np.testing.assert_allclose(z.grad.data, tz.grad.numpy(), rtol=rtol, atol=1e-7)
-    assert loss.data[1] == pytest.approx(100 * (1 if pos_weight is None else pos_weight))
+    np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(z.grad.detach().numpy(), tz.grad.numpy(), rtol=rtol, atol=1e-7)
+    assert loss.detach().numpy()[1] == pytest.approx(100 * (1 if pos_weight is None else pos_weight))
 
 
 # ----------------------------------------------------------------- cross-entropy and NLL
@@ -270,7 +270,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
     x = cr.tensor(x_np, requires_grad=True)
     nn.CrossEntropyLoss()(x, t_np).backward()
     p = np.exp(x_np) / np.exp(x_np).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(x.grad.data, (p - np.eye(4)[t_np]) / 6, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.detach().numpy(), (p - np.eye(4)[t_np]) / 6, rtol=1e-12, atol=1e-15)
 
 
 def test_cross_entropy_large_logits_are_stable():
@@ -278,7 +278,7 @@ def test_cross_entropy_large_logits_are_stable():
     loss = nn.CrossEntropyLoss()(x, np.array([2]))
     loss.backward()
     assert loss.item() == pytest.approx(2000.0)
-    assert np.all(np.isfinite(x.grad.data))
+    assert np.all(np.isfinite(x.grad.detach().numpy()))
 
 
 def test_cross_entropy_invalid_arguments():
@@ -347,12 +347,12 @@ def test_fused_cross_entropy_is_one_node_equal_to_log_softmax_then_nll(rng, redu
     x1, fused, x2, composite = _fused_and_composite(x_np, t_np, reduction)
     assert type(fused.grad_fn).__name__ == "SoftmaxCrossEntropy"
     assert fused.dtype == dtype
-    np.testing.assert_allclose(fused.data, composite.data, rtol=1e-6 if dtype == np.float32
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-6 if dtype == np.float32
                                else 1e-14)
     fused.backward()
     composite.backward()
-    np.testing.assert_allclose(x1.grad.data, x2.grad.data, rtol=1e-6, atol=1e-7)
-    assert np.all(x1.grad.data[[2, 7]] == 0)
+    np.testing.assert_allclose(x1.grad.detach().numpy(), x2.grad.detach().numpy(), rtol=1e-6, atol=1e-7)
+    assert np.all(x1.grad.detach().numpy()[[2, 7]] == 0)
 
 
 def test_fused_cross_entropy_gradcheck_and_second_derivative_match_torch(torch, rng):
@@ -370,8 +370,8 @@ def test_fused_cross_entropy_gradcheck_and_second_derivative_match_torch(torch, 
     tl = torch.nn.functional.cross_entropy(tx, torch.from_numpy(t_np), ignore_index=-1)
     (tgx,) = torch.autograd.grad(tl, tx, create_graph=True)
     (thv,) = torch.autograd.grad((tgx * torch.from_numpy(v_np)).sum(), tx)
-    np.testing.assert_allclose(gx.data, tgx.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(hv.detach().numpy(), thv.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_fused_cross_entropy_with_every_target_ignored_is_nan_like_torch():

@@ -88,10 +88,10 @@ def test_state_dict_keys_equal_torch_and_are_numpy_copies(torch):
         assert isinstance(v, np.ndarray), k
         assert v.shape == tuple(tm.state_dict()[k].shape)
     # copies: writing into the returned arrays leaves the model untouched
-    before = m.encoder[0].weight.data.copy()
+    before = m.encoder[0].weight.detach().numpy().copy()
     sd["encoder.0.weight"][...] = 123.0
-    np.testing.assert_array_equal(m.encoder[0].weight.data, before)
-    assert not np.shares_memory(sd["scale"], m.scale.data)
+    np.testing.assert_array_equal(m.encoder[0].weight.detach().numpy(), before)
+    assert not np.shares_memory(sd["scale"], m.scale.detach().numpy())
 
 
 def test_shared_submodule_state_dict_keys_equal_torch(torch):
@@ -113,7 +113,7 @@ def test_shared_submodule_state_dict_keys_equal_torch(torch):
     assert [k for k, _ in m.named_modules()] == [k for k, _ in tm.named_modules()]
     # and torch's tied checkpoint loads strictly
     m.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
-    np.testing.assert_array_equal(m.a.weight.data, tm.a.weight.detach().numpy())
+    np.testing.assert_array_equal(m.a.weight.detach().numpy(), tm.a.weight.detach().numpy())
 
 
 def test_reassigning_a_parameter_keeps_its_key_position(torch):
@@ -185,9 +185,9 @@ def test_eval_turns_off_nested_dropout():
     cr.manual_seed(0)
     m = nn.Sequential(nn.Identity(), nn.Sequential(nn.Dropout(0.5)))
     x = cr.ones(1000)
-    assert np.any(m(x).data == 0)
+    assert np.any(m(x).detach().numpy() == 0)
     m.eval()
-    np.testing.assert_array_equal(m(x).data, x.data)
+    np.testing.assert_array_equal(m(x).detach().numpy(), x.detach().numpy())
 
 
 def _backward_once(m, n_in=4):
@@ -199,14 +199,14 @@ def _backward_once(m, n_in=4):
 def test_zero_grad(set_to_none):
     m = _build_seq(nn)
     _backward_once(m, 5)
-    assert all(p.grad is not None and np.any(p.grad.data != 0) for p in m.parameters())
+    assert all(p.grad is not None and np.any(p.grad.detach().numpy() != 0) for p in m.parameters())
     m.zero_grad(set_to_none=set_to_none)
     for p in m.parameters():
         if set_to_none:
             assert p.grad is None
         else:
             assert p.grad is not None and p.grad.shape == p.shape
-            np.testing.assert_array_equal(p.grad.data, 0)
+            np.testing.assert_array_equal(p.grad.detach().numpy(), 0)
     _backward_once(m, 5)  # gradients accumulate from zero again
     assert all(p.grad is not None for p in m.parameters())
 
@@ -262,7 +262,7 @@ def test_load_state_dict_from_torch_gives_identical_outputs(torch, source):
     assert all(p.dtype == np.float32 for p in m.parameters())
     x = np.random.default_rng(1).standard_normal((7, 5)).astype(np.float32)
     expected = tm(torch.from_numpy(x)).detach().numpy()
-    np.testing.assert_allclose(m(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(cr.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(v, tm.state_dict()[k].numpy())
 
@@ -271,7 +271,7 @@ def test_load_state_dict_nested_from_torch(torch):
     m, tm = _pair(torch)
     m.load_state_dict(tm.state_dict())
     x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
-    np.testing.assert_allclose(m(cr.tensor(x)).data, tm(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(m(cr.tensor(x)).detach().numpy(), tm(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -279,7 +279,7 @@ def test_torch_loads_our_state_dict(torch):
     m, tm = _pair(torch)
     tm.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
     x = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
-    np.testing.assert_allclose(m(cr.tensor(x)).data, tm(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(m(cr.tensor(x)).detach().numpy(), tm(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -288,7 +288,7 @@ def test_load_state_dict_keeps_the_model_dtype(torch):
     sd64 = {k: v.astype(np.float64) for k, v in _torch_arrays(_build_seq(torch.nn)).items()}
     m.load_state_dict(sd64)
     assert all(p.dtype == np.float32 for p in m.parameters())
-    np.testing.assert_allclose(m[0].weight.data, sd64["0.weight"], rtol=1e-7)
+    np.testing.assert_allclose(m[0].weight.detach().numpy(), sd64["0.weight"], rtol=1e-7)
 
 
 def test_load_state_dict_missing_key_strict_raises_and_loads_nothing(torch):
@@ -315,14 +315,14 @@ def test_load_state_dict_non_strict_returns_missing_and_unexpected(torch):
     sd = _torch_arrays(_build_seq(torch.nn))
     del sd["0.weight"]
     sd["extra.bias"] = np.zeros(3, np.float32)
-    old_w = m[0].weight.data.copy()
+    old_w = m[0].weight.detach().numpy().copy()
     result = m.load_state_dict(sd, strict=False)
     assert result.missing_keys == ["0.weight"]
     assert result.unexpected_keys == ["extra.bias"]
     missing, unexpected = result  # a NamedTuple, like torch's
     assert missing == ["0.weight"] and unexpected == ["extra.bias"]
-    np.testing.assert_array_equal(m[0].weight.data, old_w)  # missing: untouched
-    np.testing.assert_array_equal(m[0].bias.data, sd["0.bias"])  # present: loaded
+    np.testing.assert_array_equal(m[0].weight.detach().numpy(), old_w)  # missing: untouched
+    np.testing.assert_array_equal(m[0].bias.detach().numpy(), sd["0.bias"])  # present: loaded
 
 
 @pytest.mark.parametrize("strict", [True, False])
@@ -365,10 +365,10 @@ def test_forward_hook_return_value_replaces_output_and_hooks_run_in_order():
     h1 = m.register_forward_hook(lambda mod, i, o: order.append(1) or o * 2)
     m.register_forward_hook(lambda mod, i, o: order.append(2))
     out = m(cr.ones(3))
-    np.testing.assert_array_equal(out.data, 2.0)
+    np.testing.assert_array_equal(out.detach().numpy(), 2.0)
     assert order == [1, 2]
     h1.remove()
-    np.testing.assert_array_equal(m(cr.ones(3)).data, 1.0)
+    np.testing.assert_array_equal(m(cr.ones(3)).detach().numpy(), 1.0)
 
 
 def test_forward_hook_on_a_submodule_sees_intermediate_activations():
@@ -376,15 +376,15 @@ def test_forward_hook_on_a_submodule_sees_intermediate_activations():
     seen = {}
     m[1].register_forward_hook(lambda mod, i, o: seen.setdefault("relu", o))
     m(cr.randn(5, 3))
-    assert seen["relu"].shape == (5, 4) and np.all(seen["relu"].data >= 0)
+    assert seen["relu"].shape == (5, 4) and np.all(seen["relu"].detach().numpy() >= 0)
 
 
 def test_forward_pre_hook_can_replace_input():
     m = nn.Identity()
     h = m.register_forward_pre_hook(lambda mod, args: (args[0] + 1,))
-    np.testing.assert_array_equal(m(cr.zeros(2)).data, 1.0)
+    np.testing.assert_array_equal(m(cr.zeros(2)).detach().numpy(), 1.0)
     h.remove()
-    np.testing.assert_array_equal(m(cr.zeros(2)).data, 0.0)
+    np.testing.assert_array_equal(m(cr.zeros(2)).detach().numpy(), 0.0)
 
 
 def test_apply_visits_children_first_like_torch(torch):

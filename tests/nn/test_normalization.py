@@ -66,15 +66,15 @@ def _check_state(cmod, tmod):
 def _step(torch, cmod, tmod, x, rng, rtol=1e-10, atol=1e-12):
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy, ty = cmod(cx), tmod(tx)
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
     g = rng.standard_normal(x.shape).astype(x.dtype)
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
     tparams = dict(tmod.named_parameters())
     assert [k for k, _ in cmod.named_parameters()] == list(tparams)
     for k, p in cmod.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tparams[k].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=k)
 
 
@@ -137,17 +137,17 @@ def test_running_statistics_formulas(rng):
         mean, var = 0.75 * mean + 0.25 * mu, 0.75 * var + 0.25 * s2
         means.append(mu)
         variances.append(s2)
-        np.testing.assert_allclose(bn.running_mean.data, mean, rtol=1e-12)
-        np.testing.assert_allclose(bn.running_var.data, var, rtol=1e-12)
-        np.testing.assert_allclose(cum.running_mean.data, np.mean(means, axis=0), rtol=1e-12)
-        np.testing.assert_allclose(cum.running_var.data, np.mean(variances, axis=0), rtol=1e-12)
-    assert int(bn.num_batches_tracked.data) == 4 == int(cum.num_batches_tracked.data)
+        np.testing.assert_allclose(bn.running_mean.detach().numpy(), mean, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.detach().numpy(), var, rtol=1e-12)
+        np.testing.assert_allclose(cum.running_mean.detach().numpy(), np.mean(means, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(cum.running_var.detach().numpy(), np.mean(variances, axis=0), rtol=1e-12)
+    assert int(bn.num_batches_tracked.detach().numpy()) == 4 == int(cum.num_batches_tracked.detach().numpy())
 
 
 def test_train_output_is_normalised_per_channel(rng):
     """With γ = 1, β = 0 each channel comes out with mean 0 and (biased) variance 1/(1 + ε/σ²)."""
     x = rng.standard_normal((5, 3, 4)) * np.array([1.0, 4.0, 0.2])[:, None] + 3
-    y = nn.BatchNorm1d(3, eps=1e-5, dtype=cr.float64)(cr.tensor(x)).data
+    y = nn.BatchNorm1d(3, eps=1e-5, dtype=cr.float64)(cr.tensor(x)).detach().numpy()
     np.testing.assert_allclose(y.mean(axis=(0, 2)), 0, atol=1e-12)
     var = x.var(axis=(0, 2))
     np.testing.assert_allclose(y.var(axis=(0, 2)), var / (var + 1e-5), rtol=1e-12)
@@ -155,21 +155,21 @@ def test_train_output_is_normalised_per_channel(rng):
 
 def test_eval_uses_running_statistics_and_train_mode_returns(rng):
     bn = nn.BatchNorm1d(2, dtype=cr.float64)
-    bn.running_mean.data[...] = [1.0, -2.0]
-    bn.running_var.data[...] = [4.0, 0.25]
-    bn.weight.data[...] = [2.0, 1.0]
-    bn.bias.data[...] = [0.5, 0.0]
+    bn.running_mean.detach().numpy()[...] = [1.0, -2.0]
+    bn.running_var.detach().numpy()[...] = [4.0, 0.25]
+    bn.weight.detach().numpy()[...] = [2.0, 1.0]
+    bn.bias.detach().numpy()[...] = [0.5, 0.0]
     bn.eval()
     x = rng.standard_normal((3, 2))
     want = (x - [1.0, -2.0]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5) * [2.0, 1.0] + [0.5, 0.0]
-    np.testing.assert_allclose(bn(cr.tensor(x)).data, want, rtol=1e-12)
-    assert int(bn.num_batches_tracked.data) == 0
+    np.testing.assert_allclose(bn(cr.tensor(x)).detach().numpy(), want, rtol=1e-12)
+    assert int(bn.num_batches_tracked.detach().numpy()) == 0
     y1 = bn(cr.tensor(x[:1]))  # one sample is fine in eval mode
     assert y1.shape == (1, 2)
     bn.train()
     bn(cr.tensor(x))
-    assert int(bn.num_batches_tracked.data) == 1
-    assert not np.allclose(bn.running_mean.data, [1.0, -2.0])
+    assert int(bn.num_batches_tracked.detach().numpy()) == 1
+    assert not np.allclose(bn.running_mean.detach().numpy(), [1.0, -2.0])
 
 
 @pytest.mark.parametrize("name, shape", [("BatchNorm1d", (6, 4)), ("BatchNorm1d", (3, 4, 5)),
@@ -186,10 +186,10 @@ def test_loading_torch_state_dict_reproduces_its_eval_outputs(torch, name, shape
     result = cmod.load_state_dict(tmod.state_dict())
     assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
     assert list(cmod.state_dict()) == list(tmod.state_dict())
-    assert int(cmod.num_batches_tracked.data) == 5
+    assert int(cmod.num_batches_tracked.detach().numpy()) == 5
     cmod.eval()
     x = rng.standard_normal(shape).astype(np.float32)
-    np.testing.assert_allclose(cmod(cr.tensor(x)).data,
+    np.testing.assert_allclose(cmod(cr.tensor(x)).detach().numpy(),
                                tmod(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -231,7 +231,7 @@ def test_functional_batch_norm_gradcheck_and_second_order_match_torch(torch, sha
     got = run(cr, cr.tensor, F.batch_norm)
     want = run(torch, torch.tensor, torch.nn.functional.batch_norm)
     for c, t in zip(got, want, strict=True):
-        np.testing.assert_allclose(c.data, t.detach().numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-9, atol=1e-11)
 
 
 def test_functional_batch_norm_updates_running_stats_in_place_like_torch(torch, rng):
@@ -240,9 +240,9 @@ def test_functional_batch_norm_updates_running_stats_in_place_like_torch(torch, 
     trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     y = F.batch_norm(cr.tensor(x), crm, crv, training=True, momentum=0.3)
     t = torch.nn.functional.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.3)
-    np.testing.assert_allclose(y.data, t.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(crm.data, trm.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(crv.data, trv.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.detach().numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(crm.detach().numpy(), trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(crv.detach().numpy(), trv.numpy(), rtol=1e-12)
 
 
 # ----------------------------------------------------------------- errors

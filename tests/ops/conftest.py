@@ -90,7 +90,7 @@ def _outputs(y: Any) -> list:
 def _np(t: Any) -> np.ndarray:
     """Values of a cr or torch tensor as an ndarray."""
     if isinstance(t, cr.Tensor):
-        return t.data
+        return t.detach().numpy()
     return t.detach().numpy(force=True)  # force: torch may hand back a lazy ZeroTensor
 
 
@@ -189,7 +189,7 @@ class Checks:
             w = np.asarray(w)
             if check_dtype:
                 assert g.dtype == w.dtype, f"output {k}: dtype {g.dtype}, NumPy gives {w.dtype}"
-            _close(g.data, w, rtol, atol, f"forward output {k}")
+            _close(g.detach().numpy(), w, rtol, atol, f"forward output {k}")
         return got
 
     @staticmethod

@@ -74,7 +74,7 @@ def test_identity_returns_its_input_and_passes_the_gradient():
     z = cr.tensor([1.0, -2.0], requires_grad=True)
     assert cr.identity(z) is z and z.identity() is z
     (cr.identity(z) * 3).sum().backward()
-    np.testing.assert_array_equal(z.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(z.grad.detach().numpy(), [3.0, 3.0])
 
 
 # ----------------------------------------------------------------- kinks
@@ -84,8 +84,8 @@ def test_relu_gradient_is_zero_at_zero_like_torch(torch):
     t = torch.tensor(z, requires_grad=True)
     cr.relu(c).backward(gradient=np.array([5.0, 6.0, 7.0]))
     torch.relu(t).backward(gradient=torch.tensor([5.0, 6.0, 7.0], dtype=torch.float64))
-    np.testing.assert_array_equal(c.grad.data, [0.0, 0.0, 7.0])
-    np.testing.assert_array_equal(c.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(c.grad.detach().numpy(), [0.0, 0.0, 7.0])
+    np.testing.assert_array_equal(c.grad.detach().numpy(), t.grad.numpy())
 
 
 @pytest.mark.parametrize("name", ["step", "hard_threshold"])
@@ -95,18 +95,18 @@ def test_step_forward_and_zero_gradient(name, dtype):
     z = cr.tensor([-2.0, -0.0, 0.0, 1e-30, 3.0], dtype=dtype, requires_grad=True)
     y = fn(z)
     assert y.dtype == dtype
-    np.testing.assert_array_equal(y.data, [0.0, 0.0, 0.0, 1.0, 1.0])  # 1[z > 0]
+    np.testing.assert_array_equal(y.detach().numpy(), [0.0, 0.0, 0.0, 1.0, 1.0])  # 1[z > 0]
     assert y.requires_grad  # on the graph, but no error signal flows back
     y.backward(gradient=np.ones(5))
-    np.testing.assert_array_equal(z.grad.data, np.zeros(5))
+    np.testing.assert_array_equal(z.grad.detach().numpy(), np.zeros(5))
     assert z.grad.dtype == dtype
 
 
 def test_hard_threshold_is_step_and_method_exists():
     assert cr.hard_threshold is cr.step
     z = cr.tensor([[-1.0, 2.0]])
-    np.testing.assert_array_equal(z.step().data, [[0.0, 1.0]])
-    np.testing.assert_array_equal(z.hard_threshold().data, [[0.0, 1.0]])
+    np.testing.assert_array_equal(z.step().detach().numpy(), [[0.0, 1.0]])
+    np.testing.assert_array_equal(z.hard_threshold().detach().numpy(), [[0.0, 1.0]])
 
 
 @given(data=st.data())
@@ -115,9 +115,9 @@ def test_step_on_drawn_shapes(chk, data):
     z = chk.values(chk.rng(data), shape, "grid0")  # includes exact zeros
     x = cr.tensor(z, requires_grad=True)
     y = cr.step(x)
-    np.testing.assert_array_equal(y.data, (z > 0).astype(np.float64))
+    np.testing.assert_array_equal(y.detach().numpy(), (z > 0).astype(np.float64))
     (g,) = cr.autograd.grad(y, [x], cr.tensor(np.ones(shape)), allow_unused=True)
-    np.testing.assert_array_equal(g.data, np.zeros(shape))
+    np.testing.assert_array_equal(g.detach().numpy(), np.zeros(shape))
 
 
 def test_softplus_threshold_switches_to_identity_like_torch(torch):
@@ -127,12 +127,12 @@ def test_softplus_threshold_switches_to_identity_like_torch(torch):
         t = torch.tensor(z, requires_grad=True)
         cy = cr.softplus(c, beta=beta, threshold=threshold)
         ty = torch.nn.functional.softplus(t, beta=beta, threshold=threshold)
-        np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
         cy.sum().backward()
         ty.sum().backward()
-        np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-12)
     # above the threshold the unit is exactly the identity with slope 1
-    np.testing.assert_array_equal(cr.softplus(cr.tensor([25.0, 100.0])).data, [25.0, 100.0])
+    np.testing.assert_array_equal(cr.softplus(cr.tensor([25.0, 100.0])).detach().numpy(), [25.0, 100.0])
 
 
 # ----------------------------------------------------------------- huge inputs in float32
@@ -148,31 +148,31 @@ def test_stable_for_huge_inputs_in_float32(torch, name):
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         cy = getattr(cr, name)(c)
         assert cy.dtype == np.float32
-        assert np.isfinite(cy.data).all()
+        assert np.isfinite(cy.detach().numpy()).all()
         cy.backward(gradient=np.ones(len(z), np.float32))
-    assert np.isfinite(c.grad.data).all()
+    assert np.isfinite(c.grad.detach().numpy()).all()
     ty = tf(t)
     ty.backward(gradient=torch.ones(len(z)))
     # relative agreement down to the smallest normal float32 (denormals carry few digits)
     tiny = np.finfo(np.float32).tiny
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-6, atol=tiny)
-    np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-6, atol=tiny)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-6, atol=tiny)
+    np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-6, atol=tiny)
 
 
 def test_sigmoid_keeps_relative_precision_in_the_tail(torch):
     # σ(z) ≈ e^z for z ≪ 0 must not round to 0 while e^z is representable: log σ(z) stays z.
     for dtype, z in ((np.float32, [-20.0, -30.0, -80.0]), (np.float64, [-40.0, -300.0, -700.0])):
         z = np.array(z, dtype)
-        got = cr.sigmoid(cr.tensor(z)).data
+        got = cr.sigmoid(cr.tensor(z)).detach().numpy()
         want = torch.sigmoid(torch.from_numpy(z)).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
-        np.testing.assert_allclose(cr.log(cr.sigmoid(cr.tensor(z))).data, z, rtol=1e-5)
+        np.testing.assert_allclose(cr.log(cr.sigmoid(cr.tensor(z))).detach().numpy(), z, rtol=1e-5)
 
 
 def test_sigmoid_values_and_symmetry():
     z = cr.tensor(np.linspace(-8, 8, 17), dtype=cr.float64)
-    y = cr.sigmoid(z).data
-    np.testing.assert_allclose(y, _np_sigmoid(z.data), rtol=1e-13)
+    y = cr.sigmoid(z).detach().numpy()
+    np.testing.assert_allclose(y, _np_sigmoid(z.detach().numpy()), rtol=1e-13)
     np.testing.assert_allclose(y + y[::-1], np.ones(17), rtol=1e-13)
     assert cr.sigmoid(cr.tensor(0.0)).item() == 0.5
 
@@ -191,6 +191,6 @@ def test_relu_backward_passes_nan_and_signed_zeros_like_numpy():
                   requires_grad=True)
     g = np.array([[np.nan, np.nan, np.inf, -2.0, -5.0, -0.0]] * 300, np.float32)
     cr.relu(z).backward(cr.tensor(g))
-    expected = g * (z.data > 0)
-    np.testing.assert_array_equal(z.grad.data, expected)
-    assert np.array_equal(np.signbit(z.grad.data), np.signbit(expected))
+    expected = g * (z.detach().numpy() > 0)
+    np.testing.assert_array_equal(z.grad.detach().numpy(), expected)
+    assert np.array_equal(np.signbit(z.grad.detach().numpy()), np.signbit(expected))

@@ -187,13 +187,13 @@ def _grads_vs_torch(torch, fn, *arrays, upstream=None):
     cx = [cr.tensor(np.asarray(a, np.float64), requires_grad=True) for a in arrays]
     tx = [torch.tensor(np.asarray(a, np.float64), requires_grad=True) for a in arrays]
     cy, ty = fn(cr, *cx), fn(torch, *tx)
-    v = np.arange(1.0, cy.size + 1).reshape(cy.shape) if upstream is None else upstream
+    v = np.arange(1.0, cy.numel() + 1).reshape(cy.shape) if upstream is None else upstream
     cy.backward(gradient=v)
     ty.backward(gradient=torch.from_numpy(np.asarray(v, np.float64)))
-    np.testing.assert_allclose(cy.data, ty.detach().numpy())
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy())
     out = []
     for c, t in zip(cx, tx, strict=True):
-        cg = np.zeros(c.shape) if c.grad is None else c.grad.data
+        cg = np.zeros(c.shape) if c.grad is None else c.grad.detach().numpy()
         tg = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
         np.testing.assert_allclose(cg, tg, rtol=1e-12, atol=0)
         out.append(cg)
@@ -221,13 +221,13 @@ def test_clamp_bounds_are_inclusive_like_torch(torch, lo, hi):
     if (lo, hi) == (-1.0, 1.0):
         np.testing.assert_array_equal(g, [0, 1, 1, 1, 1, 1, 0])
     y = cr.clamp(cr.tensor(x), lo, hi)
-    np.testing.assert_array_equal(y.data, torch.clamp(torch.tensor(x), lo, hi).numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), torch.clamp(torch.tensor(x), lo, hi).numpy())
 
 
 def test_clip_and_clamp_are_the_same_function():
     assert cr.clip is cr.clamp
     x = cr.tensor([-3.0, 0.25, 3.0])
-    np.testing.assert_array_equal(x.clamp(-1.0, 1.0).data, [-1.0, 0.25, 1.0])
+    np.testing.assert_array_equal(x.clamp(-1.0, 1.0).detach().numpy(), [-1.0, 0.25, 1.0])
 
 
 def test_clamp_needs_a_bound():
@@ -241,7 +241,7 @@ def test_abs_and_sign_at_zero_like_torch(torch):
     np.testing.assert_array_equal(g, [-1.0, 0.0, 3.0])
     (g,) = _grads_vs_torch(torch, lambda m, t: m.sign(t), x)
     np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(cr.sign(cr.tensor(x)).data, [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(cr.sign(cr.tensor(x)).detach().numpy(), [-1.0, 0.0, 1.0])
 
 
 def test_sign_gradient_is_zero_but_flows_to_the_leaf():
@@ -250,7 +250,7 @@ def test_sign_gradient_is_zero_but_flows_to_the_leaf():
     assert y.requires_grad and y.grad_fn is not None
     (y * 5).sum().backward()
     assert x.grad is not None
-    np.testing.assert_array_equal(x.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), np.zeros(3))
 
 
 def test_pow_at_zero_base_and_zero_exponent_like_torch(torch):
@@ -267,10 +267,10 @@ def test_pow_at_zero_base_and_zero_exponent_like_torch(torch):
 def test_pow_scalar_exponent_special_cases(p):
     x = cr.tensor([0.5, 2.0, 4.0], dtype=cr.float64, requires_grad=True)
     y = x ** p
-    np.testing.assert_allclose(y.data, np.power(x.data, p))
+    np.testing.assert_allclose(y.detach().numpy(), np.power(x.detach().numpy(), p))
     y.backward(gradient=np.array([1.0, 2.0, 3.0]))
-    want = np.array([1.0, 2.0, 3.0]) * p * np.power(x.data, p - 1) if p != 0 else np.zeros(3)
-    np.testing.assert_allclose(x.grad.data, want)
+    want = np.array([1.0, 2.0, 3.0]) * p * np.power(x.detach().numpy(), p - 1) if p != 0 else np.zeros(3)
+    np.testing.assert_allclose(x.grad.detach().numpy(), want)
 
 
 def test_rpow_with_python_base():
@@ -278,7 +278,7 @@ def test_rpow_with_python_base():
     y = 2 ** x
     assert y.dtype == np.float64
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 ** x.data * np.log(2.0))
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 ** x.detach().numpy() * np.log(2.0))
 
 
 # ----------------------------------------------------------------- casts
@@ -288,7 +288,7 @@ def test_astype_between_floats_keeps_the_graph_and_grad_dtype():
     assert y.dtype == np.float32 and y.requires_grad
     (y * 3).sum().backward()
     assert x.grad.dtype == np.float64
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [3.0, 3.0])
     assert x.double() is x  # same dtype, no copy: the tensor itself
     z = x.clone()
     assert z is not x and z.requires_grad and z.dtype == np.float64
@@ -299,7 +299,7 @@ def test_astype_to_non_float_leaves_the_graph(dtype):
     x = cr.tensor([1.7, -2.2, 0.0], requires_grad=True)
     y = x.astype(dtype)
     assert not y.requires_grad and y.grad_fn is None
-    np.testing.assert_array_equal(y.data, x.data.astype(np.int64 if dtype == "long" else dtype))
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy().astype(np.int64 if dtype == "long" else dtype))
     z = y.float()  # back to float: a fresh constant, no path to x
     assert not z.requires_grad
 
@@ -334,19 +334,19 @@ def test_float32_with_float64_promotes_to_float64_and_grads_keep_leaf_dtypes():
     assert y.dtype == np.float64
     y.backward(gradient=np.array([1.0, 1.0]))
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
-    np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 2.0])
 
 
 @pytest.mark.parametrize("other", [np.ones(2), np.float64(2.0), np.ones(2, np.float32),
                                    np.int64(3), np.arange(2)])
 def test_numpy_operands_follow_numpy_promotion(other):
     x = cr.tensor([1.0, 2.0])
-    for y, want in ((x + other, x.data + other), (other + x, other + x.data),
-                    (other * x, other * x.data), (x - other, x.data - other)):
+    for y, want in ((x + other, x.detach().numpy() + other), (other + x, other + x.detach().numpy()),
+                    (other * x, other * x.detach().numpy()), (x - other, x.detach().numpy() - other)):
         assert isinstance(y, cr.Tensor)
         assert y.dtype == np.asarray(want).dtype
-        np.testing.assert_allclose(y.data, want)
+        np.testing.assert_allclose(y.detach().numpy(), want)
 
 
 def test_integer_tensors_stay_integer():
@@ -376,30 +376,30 @@ def test_comparisons_are_bool_and_outside_the_graph(chk, name, data):
         assert isinstance(y, cr.Tensor)
         assert y.dtype == np.bool_
         assert not y.requires_grad and y.grad_fn is None
-        np.testing.assert_array_equal(y.data, want)
+        np.testing.assert_array_equal(y.detach().numpy(), want)
 
 
 def test_comparisons_match_torch(torch):
     a = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
     b = np.array([2.0, 2.0, 2.0])
     for name, (op, _) in _COMPARISONS.items():
-        got = op(cr.tensor(a), cr.tensor(b)).data
+        got = op(cr.tensor(a), cr.tensor(b)).detach().numpy()
         want = op(torch.tensor(a), torch.tensor(b)).numpy()
         np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 def test_logical_not_and_isclose():
     x = cr.tensor([1.0, 2.0, 3.0])
-    np.testing.assert_array_equal((~(x > 1.5)).data, [True, False, False])
+    np.testing.assert_array_equal((~(x > 1.5)).detach().numpy(), [True, False, False])
     assert cr.allclose(x, x + 1e-9) and not cr.allclose(x, x + 1e-3)
-    np.testing.assert_array_equal(cr.isclose(x, [1.0, 2.5, 3.0]).data, [True, False, True])
+    np.testing.assert_array_equal(cr.isclose(x, [1.0, 2.5, 3.0]).detach().numpy(), [True, False, True])
 
 
 def test_comparison_result_masks_gradient_flow():
     x = cr.tensor([-1.0, 2.0, 3.0], requires_grad=True)
     y = cr.where(x > 0, x * x, cr.zeros(3))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 4.0, 6.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0.0, 4.0, 6.0])
 
 
 # ----------------------------------------------------------------- errors

@@ -100,11 +100,11 @@ def test_matmul_of_the_lecture_layer():
     w = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=cr.float64, requires_grad=True)
     x = cr.tensor([1.0, -1.0, 2.0], dtype=cr.float64, requires_grad=True)
     y = w @ x
-    np.testing.assert_array_equal(y.data, [5.0, 11.0])
+    np.testing.assert_array_equal(y.detach().numpy(), [5.0, 11.0])
     ybar = np.array([1.0, 10.0])
     y.backward(gradient=ybar)
-    np.testing.assert_array_equal(w.grad.data, np.outer(ybar, x.data))
-    np.testing.assert_array_equal(x.grad.data, w.data.T @ ybar)
+    np.testing.assert_array_equal(w.grad.detach().numpy(), np.outer(ybar, x.detach().numpy()))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), w.detach().numpy().T @ ybar)
 
 
 def test_matmul_keeps_float32_and_promotes_mixed():

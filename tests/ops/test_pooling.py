@@ -229,7 +229,7 @@ def test_max_pool_ties_route_the_gradient_exactly_like_torch(chk, torch, name, d
     g = case.rng.integers(-3, 4, cy.shape).astype(np.float64)
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
     chk.torch_oracle(torch, case)
 
 
@@ -251,11 +251,11 @@ def test_max_pool2d_on_batch_last_buffers_matches_torch_exactly(chk, torch, data
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy = cr.max_pool2d(cx, **kw)
     ty = torch.nn.functional.max_pool2d(tx, **kw)
-    np.testing.assert_array_equal(cy.data, ty.detach().numpy())
+    np.testing.assert_array_equal(cy.detach().numpy(), ty.detach().numpy())
     g = rng.integers(-3, 4, cy.shape).astype(np.float64)
     cy.backward(gradient=_batch_last(g))
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
 
 
 @pytest.mark.parametrize("layout", ["NCHW", "CHWN"])
@@ -280,11 +280,11 @@ def test_max_pool_on_mnist_like_digits_matches_torch_exactly(torch, kw, layout):
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy = cr.max_pool2d(cx, **kw)
     ty = torch.nn.functional.max_pool2d(tx, **kw)
-    np.testing.assert_array_equal(cy.data, ty.detach().numpy())
+    np.testing.assert_array_equal(cy.detach().numpy(), ty.detach().numpy())
     g = g[..., :cy.shape[2], :cy.shape[3]]
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
     if kw.get("stride", kw["kernel_size"]) == kw["kernel_size"] and not kw.get("padding"):
         # non-overlapping windows: each pixel gets at most one ȳ, so any upstream is exact
         cx.grad = None
@@ -292,7 +292,7 @@ def test_max_pool_on_mnist_like_digits_matches_torch_exactly(torch, kw, layout):
         gn = rng.standard_normal(cy.shape)
         cr.max_pool2d(cx, **kw).backward(gradient=gn)
         torch.nn.functional.max_pool2d(tx, **kw).backward(gradient=torch.from_numpy(gn))
-        np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+        np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
 
 
 def test_constant_input_sends_each_window_gradient_to_its_top_left_pixel():
@@ -300,7 +300,7 @@ def test_constant_input_sends_each_window_gradient_to_its_top_left_pixel():
     cr.max_pool2d(x, 2).backward(gradient=np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
     want = np.zeros((4, 4))
     want[0, 0], want[0, 2], want[2, 0], want[2, 2] = 1.0, 2.0, 3.0, 4.0
-    np.testing.assert_array_equal(x.grad.data[0, 0], want)
+    np.testing.assert_array_equal(x.grad.detach().numpy()[0, 0], want)
     # overlapping 3×3 windows, stride 2, on a 5×5 constant: the first maxima are the window
     # corners (0, 0), (0, 2), (2, 0), (2, 2); the shared pixel (2, 2) is not the first of any
     # window but (2, 2) is the corner of the last one
@@ -308,16 +308,16 @@ def test_constant_input_sends_each_window_gradient_to_its_top_left_pixel():
     cr.max_pool2d(x, 3, stride=2).sum().backward()
     want = np.zeros((5, 5))
     want[0, 0] = want[0, 2] = want[2, 0] = want[2, 2] = 1.0
-    np.testing.assert_array_equal(x.grad.data[0, 0], want)
+    np.testing.assert_array_equal(x.grad.detach().numpy()[0, 0], want)
 
 
 def test_padding_never_wins_even_against_negative_inputs(torch):
     x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     cx = cr.tensor(x, requires_grad=True)
     y = cr.max_pool2d(cx, 3, stride=1, padding=1)
-    assert np.all(np.isfinite(y.data)) and y.data.max() == -1.0
+    assert np.all(np.isfinite(y.detach().numpy())) and y.detach().numpy().max() == -1.0
     want = torch.nn.functional.max_pool2d(torch.tensor(x), 3, stride=1, padding=1)
-    np.testing.assert_array_equal(y.data, want.numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), want.numpy())
 
 
 def test_nan_propagates_through_max_pool_like_torch(torch):
@@ -325,10 +325,10 @@ def test_nan_propagates_through_max_pool_like_torch(torch):
     x = np.array([[[[np.nan, 5.0, 3.0, np.nan], [0.0, 1.0, 9.0, 0.0]]]])
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy, ty = cr.max_pool2d(cx, 2), torch.nn.functional.max_pool2d(tx, 2)
-    np.testing.assert_array_equal(cy.data, ty.detach().numpy())  # [nan, nan]
+    np.testing.assert_array_equal(cy.detach().numpy(), ty.detach().numpy())  # [nan, nan]
     cy.sum().backward()
     ty.sum().backward()
-    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
 
 
 @pytest.mark.parametrize("ceil_mode", [False, True])
@@ -342,10 +342,10 @@ def test_a_window_of_minus_infinity_sends_its_gradient_into_the_image_like_torch
         cx, tx = cr.tensor(layout, requires_grad=True), torch.tensor(x, requires_grad=True)
         cy = cr.max_pool2d(cx, 3, 2, padding=1, ceil_mode=ceil_mode)
         ty = torch.nn.functional.max_pool2d(tx, 3, 2, padding=1, ceil_mode=ceil_mode)
-        np.testing.assert_array_equal(cy.data, ty.detach().numpy())
+        np.testing.assert_array_equal(cy.detach().numpy(), ty.detach().numpy())
         cy.sum().backward()
         ty.sum().backward()
-        np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+        np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
 
 
 # ----------------------------------------------------------------- averages, hand examples
@@ -353,13 +353,13 @@ def test_avg_pool_divisors_on_a_hand_example():
     """All-ones 3×3, kernel 2, stride 2, padding 1: windows hold 1, 2, 2 and 4 real pixels."""
     x = cr.ones(1, 1, 3, 3, dtype=cr.float64)
     y = cr.avg_pool2d(x, 2, padding=1)                          # count_include_pad: ÷ 4
-    np.testing.assert_array_equal(y.data[0, 0], [[0.25, 0.5], [0.5, 1.0]])
+    np.testing.assert_array_equal(y.detach().numpy()[0, 0], [[0.25, 0.5], [0.5, 1.0]])
     y = cr.avg_pool2d(x, 2, padding=1, count_include_pad=False)  # ÷ real pixels
-    np.testing.assert_array_equal(y.data[0, 0], np.ones((2, 2)))
+    np.testing.assert_array_equal(y.detach().numpy()[0, 0], np.ones((2, 2)))
     y = cr.avg_pool2d(x, 2, padding=1, divisor_override=1)       # plain window sums
-    np.testing.assert_array_equal(y.data[0, 0], [[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(y.detach().numpy()[0, 0], [[1.0, 2.0], [2.0, 4.0]])
     y = cr.avg_pool2d(x, 2, ceil_mode=True)                      # last windows hang over: ÷ 2, 1
-    np.testing.assert_array_equal(y.data[0, 0], [[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(y.detach().numpy()[0, 0], [[1.0, 1.0], [1.0, 1.0]])
 
 
 @pytest.mark.parametrize("size, out", [((6, 6), 3), ((6, 4), (2, None)), ((7, 5), (3, 2)),
@@ -371,16 +371,16 @@ def test_adaptive_avg_pool2d_dividing_and_not_matches_torch(torch, rng, size, ou
     cy = cr.adaptive_avg_pool2d(cx, out)
     ty = torch.nn.functional.adaptive_avg_pool2d(tx, out)
     assert cy.shape == tuple(ty.shape)
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
     cy.backward(gradient=g)
     ty.backward(gradient=torch.from_numpy(g))
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_adaptive_avg_pool2d_to_one_is_the_global_average(rng):
     x = rng.standard_normal((2, 3, 5, 7))
     y = cr.adaptive_avg_pool2d(cr.tensor(x), 1)
-    np.testing.assert_allclose(y.data, x.mean(axis=(2, 3), keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(y.detach().numpy(), x.mean(axis=(2, 3), keepdims=True), rtol=1e-12)
 
 
 def test_pooling_keeps_float32(rng):

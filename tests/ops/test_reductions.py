@@ -212,10 +212,10 @@ def test_zero_dim_tensor_reduces_over_dim_0_like_torch(torch, name, d):
     t = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
     cy, ty = getattr(cr, name)(c, d), getattr(torch, name)(t, d)
     assert cy.shape == tuple(ty.shape) == ()
-    np.testing.assert_allclose(cy.data, ty.detach().numpy())
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy())
     cy.backward(gradient=np.array(2.0))
     ty.backward(gradient=torch.tensor(2.0, dtype=torch.float64))
-    np.testing.assert_allclose(c.grad.data, t.grad.numpy())
+    np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy())
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
@@ -240,11 +240,11 @@ def _grad_pair(torch, fn, x, upstream=None):
     cy, ty = fn(cr, c), fn(torch, t)
     cv = cy[0] if isinstance(cy, tuple) else cy
     tv = ty[0] if isinstance(ty, tuple) else ty
-    v = np.arange(1.0, cv.size + 1).reshape(cv.shape) if upstream is None else upstream
+    v = np.arange(1.0, cv.numel() + 1).reshape(cv.shape) if upstream is None else upstream
     cv.backward(gradient=v)
     tv.backward(gradient=torch.from_numpy(np.asarray(v, np.float64)))
-    np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-12, atol=0)
-    return cy, ty, c.grad.data
+    np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-12, atol=0)
+    return cy, ty, c.grad.detach().numpy()
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
@@ -275,16 +275,16 @@ def test_max_min_with_dim_send_the_gradient_to_the_returned_index_like_torch(
     x = [[1.0, 5.0, 5.0], [5.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
     cy, ty, g = _grad_pair(torch, lambda m, t: getattr(m, name)(t, dim, keepdim), x)
     assert cy.indices.dtype == np.int64
-    np.testing.assert_array_equal(cy.indices.data, ty.indices.numpy())
-    np.testing.assert_array_equal(cy.values.data, ty.values.detach().numpy())
-    assert np.count_nonzero(g) == cy.values.size  # one winner per slice, ties included
+    np.testing.assert_array_equal(cy.indices.detach().numpy(), ty.indices.numpy())
+    np.testing.assert_array_equal(cy.values.detach().numpy(), ty.values.detach().numpy())
+    assert np.count_nonzero(g) == cy.values.numel()  # one winner per slice, ties included
     assert not cy.indices.requires_grad
 
 
 def test_max_with_a_tensor_is_the_elementwise_maximum():
     a, b = cr.tensor([1.0, 4.0]), cr.tensor([3.0, 2.0])
-    np.testing.assert_array_equal(cr.max(a, b).data, [3.0, 4.0])
-    np.testing.assert_array_equal(cr.min(a, b).data, [1.0, 2.0])
+    np.testing.assert_array_equal(cr.max(a, b).detach().numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(cr.min(a, b).detach().numpy(), [1.0, 2.0])
 
 
 # ----------------------------------------------------------------- argmax / argmin
@@ -300,7 +300,7 @@ def test_argmax_argmin_match_numpy(chk, name, data):
     want = getattr(np, name)(x) if d is None else getattr(np, name)(
         x, axis=_np_axis(d, x.ndim), keepdims=keep)
     assert got.dtype == np.int64 and not got.requires_grad and got.grad_fn is None
-    np.testing.assert_array_equal(got.data, want)
+    np.testing.assert_array_equal(got.detach().numpy(), want)
 
 
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
@@ -309,7 +309,7 @@ def test_argmax_argmin_match_torch(torch, name):
     for d, keep in ((None, False), (0, False), (1, True), (-1, False)):
         got = getattr(cr, name)(cr.tensor(x), d, keep)
         want = getattr(torch, name)(torch.tensor(x), d, keep)
-        np.testing.assert_array_equal(got.data, want.numpy())
+        np.testing.assert_array_equal(got.detach().numpy(), want.numpy())
         assert got.shape == tuple(want.shape)
 
 
@@ -319,7 +319,7 @@ def test_var_std_default_is_unbiased_like_torch(torch):
     for kw in ({}, {"unbiased": False}, {"correction": 0}, {"correction": 2}, {"dim": 0},
                {"dim": (0, 1), "correction": 1.5}):
         for name in ("var", "std"):
-            got = getattr(cr, name)(cr.tensor(x), **kw).data
+            got = getattr(cr, name)(cr.tensor(x), **kw).detach().numpy()
             want = getattr(torch, name)(torch.tensor(x), **kw).numpy()
             np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{name} {kw}")
 
@@ -340,14 +340,14 @@ def test_softmax_family_is_stable_for_huge_float32_inputs(torch, name, dim):
     t = torch.tensor(BIG, requires_grad=True)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         cy = getattr(cr, name)(c, dim)
-        v = np.linspace(-1, 1, cy.size, dtype=np.float32).reshape(cy.shape)
+        v = np.linspace(-1, 1, cy.numel(), dtype=np.float32).reshape(cy.shape)
         cy.backward(gradient=v)
     ty = getattr(torch, name)(t, dim)
     ty.backward(gradient=torch.from_numpy(v))
     assert cy.dtype == np.float32 and c.grad.dtype == np.float32
-    assert np.isfinite(cy.data).all() and np.isfinite(c.grad.data).all()
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(cy.detach().numpy()).all() and np.isfinite(c.grad.detach().numpy()).all()
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_logsumexp_exact_for_huge_values():
@@ -397,4 +397,4 @@ def test_max_of_empty_names_the_shape(name):
 def test_integer_sums_stay_integer():
     x = cr.tensor([[1, 2], [3, 4]])
     assert x.sum().dtype == np.int64 and x.sum().item() == 10
-    np.testing.assert_array_equal(x.sum(0).data, [4, 6])
+    np.testing.assert_array_equal(x.sum(0).detach().numpy(), [4, 6])

@@ -34,7 +34,7 @@ def _params(seed: int = 0, dtype=np.float32) -> list[cr.Tensor]:
 def _set_grads(params: list[cr.Tensor], t: int) -> None:
     for i, p in enumerate(params):
         r = np.random.default_rng([t, i])
-        p.grad = cr.tensor(np.asarray(p.data * r.uniform(0.5, 2, p.shape)
+        p.grad = cr.tensor(np.asarray(p.detach().numpy() * r.uniform(0.5, 2, p.shape)
                                       + r.standard_normal(p.shape), p.dtype))
 
 
@@ -55,13 +55,13 @@ def test_state_dict_round_trip_is_exact(name, kw):
     opt = getattr(optim, name)(ps, **kw)
     _train(opt, ps, range(5))
     saved = opt.state_dict()
-    fresh = [cr.tensor(p.data.copy(), requires_grad=True) for p in ps]
+    fresh = [cr.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ps]
     # Different hyperparameters: load_state_dict must restore the saved ones.
     new_opt = getattr(optim, name)(fresh, lr=0.5)
     new_opt.load_state_dict(saved)
     _train(new_opt, fresh, range(5, 10))
     for p, r in zip(fresh, ref, strict=True):
-        np.testing.assert_array_equal(p.data, r.data)
+        np.testing.assert_array_equal(p.detach().numpy(), r.detach().numpy())
     assert new_opt.param_groups[0]["lr"] == kw["lr"]
 
 
@@ -194,14 +194,14 @@ def test_load_state_dict_validates_indices_and_hyperparameters():
 @pytest.mark.parametrize(("name", "kw"), CONFIGS, ids=IDS)
 def test_state_dict_layout_and_loading_from_torch(torch, name, kw):
     ps = _params(dtype=np.float64)
-    tps = [torch.tensor(p.data.copy(), requires_grad=True) for p in ps]
+    tps = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ps]
     groups = [{"params": ps[:2]}, {"params": ps[2:], "lr": 0.002}]
     tgroups = [{"params": tps[:2]}, {"params": tps[2:], "lr": 0.002}]
     opt, topt = getattr(optim, name)(groups, **kw), getattr(torch.optim, name)(tgroups, **kw)
     for t in range(3):
         _set_grads(ps, t)
         for p, tp in zip(ps, tps, strict=True):
-            tp.grad = torch.from_numpy(p.grad.data.copy())
+            tp.grad = torch.from_numpy(p.grad.detach().numpy().copy())
         opt.step()
         topt.step()
     sd, tsd = opt.state_dict(), topt.state_dict()
@@ -218,11 +218,11 @@ def test_state_dict_layout_and_loading_from_torch(torch, name, kw):
     for t in range(3, 6):
         _set_grads(fresh, t)
         for p, tp in zip(fresh, tps, strict=True):
-            tp.grad = torch.from_numpy(p.grad.data.copy())
+            tp.grad = torch.from_numpy(p.grad.detach().numpy().copy())
         new.step()
         topt.step()
     for p, tp in zip(fresh, tps, strict=True):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-11, atol=1e-13)
 
 
 # ----------------------------------------------------------------- stepping behaviour
@@ -231,7 +231,7 @@ def test_updates_in_place_and_never_writes_gradients(name, kw):
     ps = _params()
     shared = cr.tensor(np.ones((3, 4), np.float32))
     q = cr.tensor(np.zeros((3, 4), np.float32), requires_grad=True)
-    arrays = [p.data for p in ps] + [q.data]
+    arrays = [p.detach().numpy() for p in ps] + [q.detach().numpy()]
     views = [a.reshape(-1)[:2] for a in arrays]
     opt = getattr(optim, name)([*ps, q], **kw)
     before = [v.copy() for v in views]
@@ -241,8 +241,8 @@ def test_updates_in_place_and_never_writes_gradients(name, kw):
         for p in ps[1:]:
             p.grad = cr.tensor(np.ones(p.shape, np.float32))
         opt.step()
-        np.testing.assert_array_equal(shared.data, 1.0)
-    assert all(p.data is a for p, a in zip([*ps, q], arrays, strict=True))
+        np.testing.assert_array_equal(shared.detach().numpy(), 1.0)
+    assert all(p.detach().numpy() is a for p, a in zip([*ps, q], arrays, strict=True))
     assert all(not np.array_equal(v, b) for v, b in zip(views, before, strict=True))
     assert all(p.dtype == np.float32 for p in [*ps, q])
 
@@ -250,10 +250,10 @@ def test_updates_in_place_and_never_writes_gradients(name, kw):
 def test_params_without_grad_are_skipped():
     ps = _params()
     opt = optim.Adam(ps, lr=0.1)
-    before = ps[1].data.copy()
+    before = ps[1].detach().numpy().copy()
     ps[0].grad = cr.tensor(np.ones(ps[0].shape, np.float32))
     opt.step()
-    np.testing.assert_array_equal(ps[1].data, before)
+    np.testing.assert_array_equal(ps[1].detach().numpy(), before)
     assert ps[1] not in opt.state and ps[0] in opt.state
 
 
@@ -280,15 +280,15 @@ def test_the_base_class_owns_the_loop_and_a_subclass_only_its_rule():
             param -= lr * np.sign(grad)
 
     a, b, c = _params()
-    start = [p.data.copy() for p in (a, b, c)]
+    start = [p.detach().numpy().copy() for p in (a, b, c)]
     opt = SignDescent([{"params": [a, b]}, {"params": [c], "lr": 0.25, "maximize": True}])
     for _ in range(2):
         for p in (a, c):
             p.grad = cr.tensor(np.ones(p.shape, np.float32))
         opt.step()
-    np.testing.assert_array_equal(a.data, start[0] - 1.0)
-    np.testing.assert_array_equal(b.data, start[1])  # no gradient: not updated, no state
-    np.testing.assert_array_equal(c.data, start[2] + 0.5)  # maximize: ascent
+    np.testing.assert_array_equal(a.detach().numpy(), start[0] - 1.0)
+    np.testing.assert_array_equal(b.detach().numpy(), start[1])  # no gradient: not updated, no state
+    np.testing.assert_array_equal(c.detach().numpy(), start[2] + 0.5)  # maximize: ascent
     assert reads == [0.5, 0.25] * 2
     assert inits == [a.shape, c.shape]
     assert list(opt.state) == [a, c] and opt.state[a] == {"count": 2}
@@ -306,11 +306,11 @@ def test_zero_grad():
     ps = _params()
     opt = optim.SGD(ps, lr=0.1)
     _set_grads(ps, 0)
-    old = ps[0].grad.data
+    old = ps[0].grad.detach().numpy()
     old_copy = old.copy()
     opt.zero_grad(set_to_none=False)
-    assert all(np.array_equal(p.grad.data, np.zeros(p.shape)) for p in ps)
-    assert ps[0].grad.data.dtype == np.float32
+    assert all(np.array_equal(p.grad.detach().numpy(), np.zeros(p.shape)) for p in ps)
+    assert ps[0].grad.detach().numpy().dtype == np.float32
     np.testing.assert_array_equal(old, old_copy)  # a fresh array: the old one is untouched
     opt.zero_grad()
     assert all(p.grad is None for p in ps)
@@ -331,7 +331,7 @@ def test_step_with_closure_returns_loss():
     with cr.no_grad():  # step() enables gradients for the closure
         loss = opt.step(closure)
     assert calls == [5.0] and loss.item() == 5.0
-    np.testing.assert_allclose(w.data, [0.5, -1.0])
+    np.testing.assert_allclose(w.detach().numpy(), [0.5, -1.0])
 
 
 def test_param_groups_add_and_defaults():

@@ -73,14 +73,14 @@ def _compare(torch, name: str, groups_kw: list[dict], kw: dict, dtype, steps: in
     topt = getattr(torch.optim, name)(theirs_groups, **kw)
     for t in range(steps):
         for i, (p, tp) in enumerate(pairs):
-            g = _grad(p.data, t, seed + i)
+            g = _grad(p.detach().numpy(), t, seed + i)
             p.grad = cr.tensor(g)
             tp.grad = torch.from_numpy(g.copy())
         opt.step()
         topt.step()
         for p, tp in pairs:
-            assert p.data.dtype == dtype
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), **TOL[dtype],
+            assert p.detach().numpy().dtype == dtype
+            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), **TOL[dtype],
                                        err_msg=f"{name}({kw}) step {t + 1}")
     return opt, topt
 
@@ -184,7 +184,7 @@ def test_mlp_training_matches_torch(torch, name, kw):
         opt.step()
         topt.step()
         for p, tp in zip(ps, tps, strict=True):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12,
+            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-12,
                                        err_msg=f"step {step}")
 
 
