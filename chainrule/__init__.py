@@ -8,9 +8,13 @@
 
 from chainrule import autograd, data, nn, ops, optim, signal
 from chainrule.backend import jit
+from chainrule._device import accelerator, backends, cuda, device
 from chainrule._dtypes import (
     bool_, double, float16, float32, float64, half, int8, int16, int32, int64, long, uint8,
 )
+from chainrule._dtypes import bool_ as bool  # noqa: A001  (torch's names: cr.bool, cr.float, cr.int)
+from chainrule._dtypes import float32 as float  # noqa: A001
+from chainrule._dtypes import int32 as int  # noqa: A001
 from chainrule.autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.errors import ShapeError
 from chainrule.io import load, save
@@ -25,7 +29,8 @@ from chainrule.tensor import (
 __version__ = "0.1.0"
 
 __all__ = [*_ops_all,
-           "ShapeError", "Size", "Tensor", "arange", "as_tensor", "autograd", "bool_", "data",
+           "ShapeError", "Size", "Tensor", "accelerator", "backends", "bool", "cuda", "device",
+           "float", "int", "arange", "as_tensor", "autograd", "bool_", "data",
            "default_generator", "double", "empty", "empty_like", "enable_grad", "eye", "float16",
            "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "half", "int8",
            "int16", "int32", "int64", "is_grad_enabled", "jit", "linspace", "load", "long",

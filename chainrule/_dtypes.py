@@ -44,5 +44,14 @@ def as_dtype(dtype: DTypeLike) -> np.dtype:
                         ) from None
 
 
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def tensor_type_name(dtype: np.dtype) -> str:
+    """torch's legacy type name of a tensor, e.g. 'torch.FloatTensor' for float32."""
+    return f"torch.{_TYPE_NAMES.get(dtype.name, dtype.name)}Tensor"
+
+
 def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"

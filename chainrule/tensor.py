@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule import _dtypes
+from chainrule import _device, _dtypes
 from chainrule._dtypes import DTypeLike, as_dtype
 
 if TYPE_CHECKING:
@@ -75,13 +75,19 @@ class Tensor:
     PyTorch, so call `zero_grad()` (or set `.grad = None`) between training steps.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_vbox", "name",
+                 "__weakref__")
     # NumPy must hand `ndarray (op) Tensor` to our reflected operators instead of looping itself.
     __array_ufunc__ = None
 
     _data: np.ndarray
     grad: Tensor | None
     grad_fn: Function | None
+    #: how many times this tensor's memory was changed in place, in a box shared with the tensors
+    #: that view the same memory (None until one of them is); see `autograd.inplace`
+    _vbox: list[int] | None
+    #: an optional label for drawings and traces (`chainrule.inspect`)
+    name: str | None
 
     def __init__(self, data: Any, dtype: DTypeLike | None = None,
                  requires_grad: bool = False) -> None:
@@ -90,6 +96,8 @@ class Tensor:
         self.grad_fn = None
         self._retains_grad = False
         self._requires_grad = False
+        self._vbox = None
+        self.name = None
         if requires_grad:
             self.requires_grad = True
 
@@ -102,6 +110,8 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._retains_grad = False
+        t._vbox = None
+        t.name = None
         return t
 
     # ----------------------------------------------------------------- autograd attributes
@@ -135,8 +145,21 @@ class Tensor:
         self._retains_grad = True
 
     def detach(self) -> Tensor:
-        """The same values (shared memory), cut from the graph."""
-        return Tensor._make(self._data, False, None)
+        """The same values (shared memory), cut from the graph; an in-place change to either is
+        seen by the other's version counter (unlike `.data`)."""
+        t = Tensor._make(self._data, False, None)
+        t._vbox = self._version_box()
+        return t
+
+    def _version_box(self) -> list[int]:
+        if self._vbox is None:
+            self._vbox = [0]
+        return self._vbox
+
+    @property
+    def _version(self) -> int:
+        """How many times this memory was changed in place (torch's `_version`)."""
+        return 0 if self._vbox is None else self._vbox[0]
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -221,7 +244,42 @@ class Tensor:
     def astype(self, dtype: DTypeLike) -> Tensor:
         return _ops.astype(self, dtype)
 
-    to = astype
+    def to(self, *args: Any, dtype: DTypeLike | None = None, device: Any = None,
+           non_blocking: bool = False, copy: bool = False, memory_format: Any = None) -> Tensor:
+        """`.to(dtype)`, `.to(device)`, `.to(device, dtype)` or `.to(other)` (other's dtype), as
+        in torch; the CPU is the only device (see `chainrule.device`)."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif _device.is_device(a):
+                device = a
+            else:
+                dtype = a
+        _device.check(device, "to")
+        if dtype is None:
+            return _ops.astype(self, self.dtype, copy=True) if copy else self
+        return _ops.astype(self, dtype, copy=copy)
+
+    @property
+    def device(self) -> _device.device:
+        return _device.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        _device.check("cuda" if device is None else device, "cuda")
+        return self
+
+    def type(self, dtype: DTypeLike | None = None) -> Any:
+        """Without an argument the type's name ('torch.FloatTensor'); else `.to(dtype)`."""
+        if dtype is None:
+            return _dtypes.tensor_type_name(self.dtype)
+        return _ops.astype(self, dtype)
 
     def float(self) -> Tensor:
         return _ops.astype(self, _dtypes.float32)
@@ -229,13 +287,28 @@ class Tensor:
     def double(self) -> Tensor:
         return _ops.astype(self, _dtypes.float64)
 
+    def half(self) -> Tensor:
+        return _ops.astype(self, _dtypes.float16)
+
     def long(self) -> Tensor:
         return _ops.astype(self, _dtypes.int64)
+
+    def int(self) -> Tensor:
+        return _ops.astype(self, _dtypes.int32)
+
+    def short(self) -> Tensor:
+        return _ops.astype(self, _dtypes.int16)
+
+    def byte(self) -> Tensor:
+        return _ops.astype(self, _dtypes.uint8)
+
+    def bool(self) -> Tensor:
+        return _ops.astype(self, _dtypes.bool_)
 
     def clone(self) -> Tensor:
         return _ops.astype(self, self.dtype, copy=True)
 
-    def __len__(self) -> int:
+    def __len__(self) -> _builtins.int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
@@ -245,7 +318,7 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> _builtins.bool:
         if self._data.size != 1:
             raise RuntimeError(f"bool: the truth value of a tensor with {self._data.size} "
                                "elements is ambiguous; use .any() or .all()")
@@ -254,10 +327,10 @@ class Tensor:
     def __float__(self) -> _builtins.float:
         return float(self.item())
 
-    def __int__(self) -> int:
+    def __int__(self) -> _builtins.int:
         return int(self.item())
 
-    def __index__(self) -> int:
+    def __index__(self) -> _builtins.int:
         if self.dtype.kind not in "iub":
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
@@ -348,14 +421,94 @@ class Tensor:
         return _ops.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """In-place write; allowed on tensors outside the graph (e.g. under no_grad for init)."""
-        from chainrule.autograd.grad_mode import is_grad_enabled
+        """`x[index] = value`, in place (see `autograd.inplace`); recorded as `setitem` when
+        the graph needs it."""
+        _inplace.apply_inplace(self, "setitem",
+                               lambda t: _ops.shape.index_put(t, index, value), value)
 
-        if self.grad_fn is not None or (self._requires_grad and is_grad_enabled()):
-            raise RuntimeError("setitem: in-place assignment to a tensor that requires grad "
-                               "would corrupt the graph; wrap it in cr.no_grad() or use "
-                               "cr.where / out-of-place ops")
-        self._data[_ops.index_to_numpy(index)] = value._data if isinstance(value, Tensor) else value
+    # ----------------------------------------------------------------- in place (autograd.inplace)
+    # Each writes its out-of-place twin's value into this tensor's memory and returns the tensor.
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        o = other if alpha == 1 else other * alpha
+        return _inplace.apply_inplace(self, "add_", lambda t: _ops.add(t, o), o)
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        o = other if alpha == 1 else other * alpha
+        return _inplace.apply_inplace(self, "sub_", lambda t: _ops.sub(t, o), o)
+
+    def mul_(self, other: Any) -> Tensor:
+        return _inplace.apply_inplace(self, "mul_", lambda t: _ops.mul(t, other), other)
+
+    def div_(self, other: Any) -> Tensor:
+        return _inplace.apply_inplace(self, "div_", lambda t: _ops.div(t, other), other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return _inplace.apply_inplace(self, "pow_", lambda t: _ops.pow(t, exponent), exponent)
+
+    def neg_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "neg_", _ops.neg)
+
+    def abs_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "abs_", _ops.abs)
+
+    def exp_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "exp_", _ops.exp)
+
+    def log_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "log_", _ops.log)
+
+    def sqrt_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "sqrt_", _ops.sqrt)
+
+    def relu_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "relu_", _ops.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return _inplace.apply_inplace(self, "tanh_", _ops.tanh)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return _inplace.apply_inplace(self, "clamp_", lambda t: _ops.clip(t, min, max))
+
+    clip_ = clamp_
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        return _inplace.apply_inplace(
+            self, "fill_", lambda t: Tensor._make(np.full(t.shape, value, t.dtype), False, None))
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
+        s = src if isinstance(src, Tensor) else Tensor(src)
+        return _inplace.apply_inplace(
+            self, "copy_", lambda t: _ops.astype(_ops.broadcast_to(s, t.shape), t.dtype), s)
+
+    def normal_(self, mean: _builtins.float = 0.0, std: _builtins.float = 1.0) -> Tensor:
+        return _inplace.apply_inplace(self, "normal_", lambda t: Tensor._make(
+            _generator.normal(mean, std, t.shape).astype(t.dtype), False, None))
+
+    def uniform_(self, a: _builtins.float = 0.0, b: _builtins.float = 1.0) -> Tensor:
+        return _inplace.apply_inplace(self, "uniform_", lambda t: Tensor._make(
+            _generator.uniform(a, b, t.shape).astype(t.dtype), False, None))
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
 
     # ----------------------------------------------------------------- elementwise math
     def abs(self) -> Tensor:
@@ -468,58 +621,63 @@ class Tensor:
         return _ops.hard_threshold(self)
 
     # ----------------------------------------------------------------- reductions
-    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
-        """Sum over `dim` (see `chainrule.ops.sum`)."""
-        return _ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def sum(self, dim: Any = None, keepdim: _builtins.bool = False, *,
+            dtype: DTypeLike | None = None,
+            axis: Any = None, keepdims: _builtins.bool | None = None) -> Tensor:
+        """Sum over `dim`, in `dtype` if given (see `chainrule.ops.sum`)."""
+        return _ops.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None,
+             keepdims: _builtins.bool | None = None) -> Tensor:
         """Mean over `dim` (see `chainrule.ops.mean`)."""
         return _ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+    def var(self, dim: Any = None, unbiased: _builtins.bool | None = None,
+            keepdim: _builtins.bool = False, *,
             correction: _builtins.float | None = None, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
+            keepdims: _builtins.bool | None = None) -> Tensor:
         """Variance over `dim` (see `chainrule.ops.var`)."""
         return _ops.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
                         keepdims=keepdims)
 
-    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+    def std(self, dim: Any = None, unbiased: _builtins.bool | None = None,
+            keepdim: _builtins.bool = False, *,
             correction: _builtins.float | None = None, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
+            keepdims: _builtins.bool | None = None) -> Tensor:
         """Standard deviation over `dim` (see `chainrule.ops.std`)."""
         return _ops.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
                         keepdims=keepdims)
 
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    def max(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None) -> Any:
         """Largest value, or (values, indices) along `dim` (see `chainrule.ops.max`)."""
         return _ops.max(self, dim, keepdim, axis=axis)
 
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    def min(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None) -> Any:
         """Smallest value, or (values, indices) along `dim` (see `chainrule.ops.min`)."""
         return _ops.min(self, dim, keepdim, axis=axis)
 
-    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None,
+             keepdims: _builtins.bool | None = None) -> Tensor:
         """Largest values over `dim` (see `chainrule.ops.amax`)."""
         return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None,
+             keepdims: _builtins.bool | None = None) -> Tensor:
         """Smallest values over `dim` (see `chainrule.ops.amin`)."""
         return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmax(self, dim: Any = None, keepdim: _builtins.bool = False, *,
+               axis: Any = None) -> Tensor:
         """Index of the maximum (see `chainrule.ops.argmax`)."""
         return _ops.argmax(self, dim, keepdim, axis=axis)
 
-    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmin(self, dim: Any = None, keepdim: _builtins.bool = False, *,
+               axis: Any = None) -> Tensor:
         """Index of the minimum (see `chainrule.ops.argmin`)."""
         return _ops.argmin(self, dim, keepdim, axis=axis)
 
-    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-                  keepdims: bool | None = None) -> Tensor:
+    def logsumexp(self, dim: Any = None, keepdim: _builtins.bool = False, *, axis: Any = None,
+                  keepdims: _builtins.bool | None = None) -> Tensor:
         """log Σ e^x over `dim` (see `chainrule.ops.logsumexp`)."""
         return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
@@ -557,11 +715,11 @@ class Tensor:
         """Sum down to `size` (see `chainrule.ops.sum_to_size`)."""
         return _ops.sum_to_size(self, *size)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(self, start_dim: _builtins.int = 0, end_dim: _builtins.int = -1) -> Tensor:
         """Merge dims start_dim..end_dim (see `chainrule.ops.flatten`)."""
         return _ops.flatten(self, start_dim, end_dim)
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: _builtins.int, dim1: _builtins.int) -> Tensor:
         """Swap two axes (see `chainrule.ops.transpose`)."""
         return _ops.transpose(self, dim0, dim1)
 
@@ -569,23 +727,238 @@ class Tensor:
         """Drop axes of length 1 (see `chainrule.ops.squeeze`)."""
         return _ops.squeeze(self, dim)
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: _builtins.int) -> Tensor:
         """Insert an axis of length 1 (see `chainrule.ops.unsqueeze`)."""
         return _ops.unsqueeze(self, dim)
 
-    def pad(self, pad: Sequence[int], value: _builtins.float = 0.0,
+    def pad(self, pad: Sequence[_builtins.int], value: _builtins.float = 0.0,
             mode: str = "constant") -> Tensor:
         """Constant padding, torch's convention (see `chainrule.ops.pad`)."""
         return _ops.pad(self, pad, value, mode)
 
-    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
+    def split(self, split_size_or_sections: _builtins.int | Sequence[_builtins.int],
+              dim: _builtins.int = 0
               ) -> tuple[Tensor, ...]:
         """Pieces along `dim` (see `chainrule.ops.split`)."""
         return _ops.split(self, split_size_or_sections, dim)
 
-    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def chunk(self, chunks: _builtins.int, dim: _builtins.int = 0) -> tuple[Tensor, ...]:
         """`chunks` near-equal pieces along `dim` (see `chainrule.ops.chunk`)."""
         return _ops.chunk(self, chunks, dim)
+
+    # ----------------------------------------------------------------- torch surface (issue 10)
+    # Annotations spell builtins through `_builtins`: methods above (float, int, bool, ...)
+    # shadow those names inside the class body.
+    def eq(self, other: Any) -> Tensor:
+        """self == other elementwise, a bool tensor (see `chainrule.ops.eq`)."""
+        return _ops.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        """self != other elementwise (see `chainrule.ops.ne`)."""
+        return _ops.ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        """self < other elementwise (see `chainrule.ops.lt`)."""
+        return _ops.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        """self <= other elementwise (see `chainrule.ops.le`)."""
+        return _ops.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        """self > other elementwise (see `chainrule.ops.gt`)."""
+        return _ops.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        """self >= other elementwise (see `chainrule.ops.ge`)."""
+        return _ops.ge(self, other)
+
+    def logical_and(self, other: Any) -> Tensor:
+        """Elementwise and of truth values (see `chainrule.ops.logical_and`)."""
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        """Elementwise or of truth values (see `chainrule.ops.logical_or`)."""
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        """Elementwise xor of truth values (see `chainrule.ops.logical_xor`)."""
+        return _ops.logical_xor(self, other)
+
+    def logical_not(self) -> Tensor:
+        """Elementwise not (see `chainrule.ops.logical_not`)."""
+        return _ops.logical_not(self)
+
+    def isnan(self) -> Tensor:
+        """Where the entries are NaN (see `chainrule.ops.isnan`)."""
+        return _ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        """Where the entries are ±∞ (see `chainrule.ops.isinf`)."""
+        return _ops.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        """Where the entries are finite (see `chainrule.ops.isfinite`)."""
+        return _ops.isfinite(self)
+
+    def isclose(self, other: Any, rtol: _builtins.float = 1e-5, atol: _builtins.float = 1e-8,
+                equal_nan: _builtins.bool = False) -> Tensor:
+        """|self − other| ≤ atol + rtol · |other| elementwise (see `chainrule.ops.isclose`)."""
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Any, rtol: _builtins.float = 1e-5, atol: _builtins.float = 1e-8,
+                 equal_nan: _builtins.bool = False) -> _builtins.bool:
+        """Whether every entry is close (see `chainrule.ops.allclose`)."""
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def any(self, dim: Any = None, keepdim: _builtins.bool = False) -> Tensor:
+        """Whether any entry is non-zero (see `chainrule.ops.any`)."""
+        return _ops.any(self, dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: _builtins.bool = False) -> Tensor:
+        """Whether every entry is non-zero (see `chainrule.ops.all`)."""
+        return _ops.all(self, dim, keepdim)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """self where condition holds, else other (see `chainrule.ops.where`)."""
+        return _ops.where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """value where mask is True (see `chainrule.ops.masked_fill`)."""
+        return _ops.masked_fill(self, mask, value)
+
+    def masked_select(self, mask: Any) -> Tensor:
+        """The entries where mask is True, 1-D (see `chainrule.ops.masked_select`)."""
+        return _ops.masked_select(self, mask)
+
+    def square(self) -> Tensor:
+        """self² (see `chainrule.ops.square`)."""
+        return _ops.square(self)
+
+    def rsqrt(self) -> Tensor:
+        """1 / √self (see `chainrule.ops.rsqrt`)."""
+        return _ops.rsqrt(self)
+
+    def reciprocal(self) -> Tensor:
+        """1 / self (see `chainrule.ops.reciprocal`)."""
+        return _ops.reciprocal(self)
+
+    def floor(self) -> Tensor:
+        """⌊self⌋ (see `chainrule.ops.floor`)."""
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        """⌈self⌉ (see `chainrule.ops.ceil`)."""
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        """Rounded towards zero (see `chainrule.ops.trunc`)."""
+        return _ops.trunc(self)
+
+    def round(self, decimals: _builtins.int = 0) -> Tensor:
+        """Rounded half to even (see `chainrule.ops.round`)."""
+        return _ops.round(self, decimals)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: _builtins.bool = False,
+             dtype: DTypeLike | None = None) -> Tensor:
+        """The p-norm over `dim` (see `chainrule.ops.norm`)."""
+        return _ops.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim: _builtins.int, dtype: DTypeLike | None = None) -> Tensor:
+        """Running sum along `dim` (see `chainrule.ops.cumsum`)."""
+        return _ops.cumsum(self, dim, dtype=dtype)
+
+    def sort(self, dim: _builtins.int = -1, descending: _builtins.bool = False, *,
+             stable: _builtins.bool = False) -> Any:
+        """(values, indices) sorted along `dim` (see `chainrule.ops.sort`)."""
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: _builtins.int = -1, descending: _builtins.bool = False, *,
+                stable: _builtins.bool = False) -> Tensor:
+        """The indices that sort `dim` (see `chainrule.ops.argsort`)."""
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k: _builtins.int, dim: _builtins.int = -1, largest: _builtins.bool = True,
+             sorted: _builtins.bool = True) -> Any:
+        """(values, indices) of the k largest along `dim` (see `chainrule.ops.topk`)."""
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def mm(self, mat2: Any) -> Tensor:
+        """Matrix product of two matrices (see `chainrule.ops.mm`)."""
+        return _ops.mm(self, mat2)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        """Batched matrix product (see `chainrule.ops.bmm`)."""
+        return _ops.bmm(self, mat2)
+
+    def mv(self, vec: Any) -> Tensor:
+        """Matrix times vector (see `chainrule.ops.mv`)."""
+        return _ops.mv(self, vec)
+
+    def dot(self, other: Any) -> Tensor:
+        """Inner product of two vectors (see `chainrule.ops.dot`)."""
+        return _ops.dot(self, other)
+
+    def outer(self, vec2: Any) -> Tensor:
+        """Outer product of two vectors (see `chainrule.ops.outer`)."""
+        return _ops.outer(self, vec2)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (see `chainrule.ops.t`)."""
+        return _ops.t(self)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """View with other's shape (see `chainrule.ops.reshape`)."""
+        return _ops.reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """Reshape to other's shape (see `chainrule.ops.reshape`)."""
+        return _ops.reshape(self, other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """Broadcast to other's shape (see `chainrule.ops.expand`)."""
+        return _ops.expand(self, other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile `sizes` times along each dim (see `chainrule.ops.repeat`)."""
+        return _ops.repeat(self, *sizes)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Reversed along `dims` (see `chainrule.ops.flip`)."""
+        return _ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def gather(self, dim: _builtins.int, index: Any) -> Tensor:
+        """Entries picked along `dim` by index (see `chainrule.ops.gather`)."""
+        return _ops.gather(self, dim, index)
+
+    def scatter(self, dim: _builtins.int, index: Any, src: Any = None, *,
+                value: Any = None) -> Tensor:
+        """A copy with src written at index along `dim` (see `chainrule.ops.scatter`)."""
+        return _ops.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim: _builtins.int, index: Any, src: Tensor) -> Tensor:
+        """self + src added at index along `dim` (see `chainrule.ops.scatter_add`)."""
+        return _ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim: _builtins.int, index: Any) -> Tensor:
+        """The entries at index along `dim` (see `chainrule.ops.index_select`)."""
+        return _ops.index_select(self, dim, index)
+
+    def unbind(self, dim: _builtins.int = 0) -> tuple[Tensor, ...]:
+        """The slices along `dim` (see `chainrule.ops.unbind`)."""
+        return _ops.unbind(self, dim)
+
+    def nonzero(self, *, as_tuple: _builtins.bool = False) -> Any:
+        """Indices of the non-zero entries (see `chainrule.ops.nonzero`)."""
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def is_contiguous(self) -> _builtins.bool:
+        """Whether the values lie in row-major order in memory (a permuted view's do not)."""
+        return _builtins.bool(self._data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        """self if it is contiguous, else a row-major copy (see `chainrule.ops.contiguous`)."""
+        return _ops.contiguous(self)
 
 
 def _shape_args(size: tuple[Any, ...], op: str) -> Shape:
@@ -609,13 +982,16 @@ def _leaf(data: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 # ----------------------------------------------------------------- creation functions
-def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+           device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of `data` (Python floats become float32, ints int64)."""
+    _device.check(device, "tensor")
     return _leaf(_array(data, dtype, copy=True), requires_grad)
 
 
-def as_tensor(data: Any, dtype: DTypeLike | None = None) -> Tensor:
+def as_tensor(data: Any, dtype: DTypeLike | None = None, device: Any = None) -> Tensor:
     """Like `tensor` but returns `data` itself when it already is a Tensor of that dtype."""
+    _device.check(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == as_dtype(dtype)):
         return data
     return Tensor(data, dtype=dtype)
@@ -632,21 +1008,28 @@ def _dt(dtype: DTypeLike | None) -> np.dtype:
     return _dtypes.default_float if dtype is None else as_dtype(dtype)
 
 
-def zeros(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
+    _device.check(device, "zeros")
     return _leaf(np.zeros(_shape_args(size, "zeros"), _dt(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+         device: Any = None) -> Tensor:
+    _device.check(device, "ones")
     return _leaf(np.ones(_shape_args(size, "ones"), _dt(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
+    _device.check(device, "empty")
     return _leaf(np.empty(_shape_args(size, "empty"), _dt(dtype)), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: DTypeLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, device: Any = None) -> Tensor:
     """Dtype follows fill_value when not given: bool, int64 or float32, as in torch."""
+    _device.check(device, "full")
     if dtype is None:
         dtype = _array(fill_value, None, copy=False).dtype
     return _leaf(np.full(_shape_args((size,), "full"), fill_value, as_dtype(dtype)),
@@ -654,8 +1037,10 @@ def full(size: Any, fill_value: Any, dtype: DTypeLike | None = None,
 
 
 def arange(start: float, end: float | None = None, step: float = 1,
-           dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+           dtype: DTypeLike | None = None, requires_grad: bool = False,
+           device: Any = None) -> Tensor:
     """int64 when start, end and step are integers, float32 otherwise (torch's rule)."""
+    _device.check(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -665,29 +1050,38 @@ def arange(start: float, end: float | None = None, step: float = 1,
 
 
 def linspace(start: float, end: float, steps: int, dtype: DTypeLike | None = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device: Any = None) -> Tensor:
+    _device.check(device, "linspace")
     return _leaf(np.linspace(start, end, steps, dtype=_dt(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None,
-        requires_grad: bool = False) -> Tensor:
+        requires_grad: bool = False, device: Any = None) -> Tensor:
+    _device.check(device, "eye")
     return _leaf(np.eye(n, m, dtype=_dt(dtype)), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
+    _device.check(device, "zeros_like")
     return _leaf(np.zeros(t.shape, dtype or t.dtype), requires_grad)
 
 
-def ones_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
+    _device.check(device, "ones_like")
     return _leaf(np.ones(t.shape, dtype or t.dtype), requires_grad)
 
 
-def empty_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
+    _device.check(device, "empty_like")
     return _leaf(np.empty(t.shape, dtype or t.dtype), requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: DTypeLike | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
+    _device.check(device, "full_like")
     return _leaf(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
 
 
@@ -706,19 +1100,24 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
-def randn(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
+    _device.check(device, "randn")
     dt = _dt(dtype)
     return _leaf(_generator.standard_normal(_shape_args(size, "randn"), dtype=dt), requires_grad)
 
 
-def rand(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False,
+         device: Any = None) -> Tensor:
+    _device.check(device, "rand")
     dt = _dt(dtype)
     return _leaf(_generator.random(_shape_args(size, "rand"), dtype=dt), requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: DTypeLike | None = None
-            ) -> Tensor:
+def randint(low: int, high: int | None = None, size: Any = (), dtype: DTypeLike | None = None,
+            device: Any = None) -> Tensor:
     """Integers in [low, high) (or [0, low) when high is omitted), int64 by default."""
+    _device.check(device, "randint")
     if high is None:
         low, high = 0, low
     dt = _dtypes.int64 if dtype is None else as_dtype(dtype)
@@ -726,20 +1125,28 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: DTypeLike 
                  False)
 
 
-def randn_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
+    _device.check(device, "randn_like")
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
+    _device.check(device, "rand_like")
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def randperm(n: int) -> Tensor:
+def randperm(n: int, dtype: DTypeLike | None = None, device: Any = None) -> Tensor:
+    _device.check(device, "randperm")
+    if dtype is not None:
+        return Tensor._make(_generator.permutation(n).astype(as_dtype(dtype)), False, None)
     return Tensor._make(_generator.permutation(n).astype(np.int64), False, None)
 
 
 # The ops build on Tensor, and Tensor's methods call the ops (late-bound through `_ops`):
 # import them once Tensor exists.
 from chainrule import ops as _ops  # noqa: E402
+from chainrule.autograd import inplace as _inplace  # noqa: E402
 from chainrule.autograd import engine as _engine  # noqa: E402
 

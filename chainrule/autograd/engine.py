@@ -74,6 +74,7 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
         fn = v.grad_fn
         if fn is None:
             continue
+        fn.check_versions(v)                          # (no value changed in place since)
         for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
             if term is not None and parent._requires_grad:
                 if on_term is not None:

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
     from chainrule.tensor import Tensor
 
-_NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_name"})
+_NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_name",
+                          "input_versions", "output_version"})
 
 
 class Function:
@@ -50,6 +51,10 @@ class Function:
     saved_names: tuple[str, ...] = ()
     #: the name errors give the op (the class name in lower case unless a subclass sets one)
     op_name: ClassVar[str] = "function"
+    #: the parents' version counters when this node was recorded (None: all were at 0)
+    input_versions: tuple[int, ...] | None = None
+    #: the output's version counter when recorded (not 0 only for a node made by an in-place op)
+    output_version: int = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -61,6 +66,9 @@ class Function:
         cls.settings = frozenset(names - _NODE_FIELDS)
         if "op_name" not in vars(cls):
             cls.op_name = cls.__name__.lower()
+        if isinstance(vars(cls).get("forward"), staticmethod):
+            # PyTorch's way of writing a custom op: forward(ctx, ...) / backward(ctx, grad).
+            cls.apply = classmethod(_apply_custom)  # type: ignore[assignment]
 
     @classmethod
     def apply(cls, *inputs: Tensor, **settings: Any) -> Tensor:
@@ -80,12 +88,22 @@ class Function:
             shapes = ", ".join(str(tuple(t.shape)) for t in inputs)
             kind = ShapeError if isinstance(e, ValueError) else type(e)
             raise kind(f"{fn.op_name}: {e} (input shapes {shapes})") from None
+        result = None
         if _state.enabled:
             for t in inputs:
                 if t._requires_grad:
                     fn.inputs = inputs
-                    return Tensor._make(out, True, fn)
-        return Tensor._make(out, False, None)
+                    if any(t._vbox for t in inputs):  # some input was changed in place before
+                        fn.input_versions = tuple(t._version for t in inputs)
+                    result = Tensor._make(out, True, fn)
+                    break
+        if result is None:
+            result = Tensor._make(out, False, None)
+        if type(out) is np.ndarray and out.base is not None:
+            _share_version(result, inputs)
+            if fn.inputs:  # a view of a value already changed in place starts at its version
+                fn.output_version = result._version
+        return result
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -97,6 +115,16 @@ class Function:
         """Keep values that forward computed and backward needs (masks, indices, matrices)."""
         self.__dict__.update(values)
         self.saved_names = (*self.saved_names, *values)
+
+    def check_versions(self, out: Tensor) -> None:
+        """Refuse to backpropagate with values that an in-place op changed after they were used:
+        ∂v_j/∂v_i would be evaluated at the wrong point (torch's version-counter check)."""
+        expected = self.input_versions or (0,) * len(self.inputs)
+        for i, (t, v) in enumerate(zip(self.inputs, expected, strict=True)):
+            if t._version != v:
+                _modified(t, f"input {i}", self, v)
+        if out._version != self.output_version:
+            _modified(out, "the output", self, self.output_version)
 
     def needs_grad(self, i: int) -> bool:
         """Whether parent i wants an error signal (lets backward skip work, e.g. for data x)."""
@@ -123,6 +151,109 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function written the PyTorch way: what `forward(ctx, ...)` keeps
+    for `backward(ctx, grad)`."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        #: for each argument of forward, whether it is a tensor that wants an error signal
+        self.needs_input_grad = needs_input_grad
+        self._saved: tuple[Tensor | None, ...] = ()
+        self._saved_versions: tuple[int, ...] = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        self._saved = tensors
+        self._saved_versions = tuple(0 if t is None else t._version for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions, strict=True)):
+            if t is not None and t._version != v:
+                raise RuntimeError(f"saved_tensors: saved tensor {i} (shape {list(t.shape)}) "
+                                   f"has been modified by an inplace operation: it is at version "
+                                   f"{t._version}; expected version {v} instead")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """Accepted for compatibility: outputs of custom Functions here are differentiable
+        unless backward returns None for every input."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+
+class _CustomNode(Function):
+    """The graph node of a PyTorch-style custom Function: its backward calls the user's."""
+
+    op_name = "custom"
+
+    def __init__(self, cls: type, ctx: FunctionCtx, positions: tuple[int, ...]) -> None:
+        self.cls, self.ctx, self.positions = cls, ctx, positions
+
+    def name(self) -> str:
+        cls = self.__dict__.get("cls")  # (gone once released)
+        return f"{cls.__name__}Backward" if cls is not None else "CustomBackward"
+
+    def backward(self, grad: Tensor, out: Tensor) -> Sequence[Tensor | None]:
+        grads = self.cls.backward(self.ctx, grad)  # type: ignore[attr-defined]
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        n = len(self.ctx.needs_input_grad)
+        if len(grads) != n:
+            raise RuntimeError(f"{self.cls.__name__}.backward: returned {len(grads)} gradients, "
+                               f"but forward took {n} arguments (return None for each "
+                               f"argument that needs no gradient)")
+        terms: list[Tensor | None] = []
+        for i, t in zip(self.positions, self.inputs, strict=True):
+            g = grads[i]
+            if g is not None and not isinstance(g, Tensor):
+                g = Tensor(np.asarray(g, t.dtype))
+            if g is not None and g.shape != t.shape:
+                raise RuntimeError(f"{self.cls.__name__}.backward: the gradient of argument {i} "
+                                   f"has shape {list(g.shape)}, the argument {list(t.shape)}")
+            terms.append(g)
+        return terms
+
+
+def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """`F.apply(...)` for a custom Function: run forward(ctx, ...) outside the graph and record
+    one node whose backward is the user's."""
+    from chainrule.autograd.grad_mode import no_grad
+
+    positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+    needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    ctx = FunctionCtx(needs)
+    with no_grad():
+        out = cls.forward(ctx, *args, **kwargs)  # type: ignore[attr-defined]
+    if isinstance(out, tuple | list):
+        raise NotImplementedError(f"{cls.__name__}.forward returned {len(out)} outputs; custom "
+                                  f"Functions here return one tensor")
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
+    if not (_state.enabled and any(needs)):
+        return out
+    node = _CustomNode(cls, ctx, positions)
+    node.inputs = tuple(args[i] for i in positions)
+    return Tensor._make(out._data, True, node)
+
+
+def _share_version(view: Tensor, inputs: Sequence[Tensor]) -> None:
+    """An op's output that is a NumPy view of an input's memory (reshape, slicing, transpose)
+    shares that input's version counter, so an in-place change through either is seen by both."""
+    for t in inputs:
+        if np.may_share_memory(view._data, t._data):
+            view._vbox = t._version_box()
+            return
+
+
+def _modified(t: Tensor, which: str, fn: Function, expected: int) -> None:
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {fn.name()}, a tensor of shape {list(t.shape)} and dtype "
+        f"{t.dtype}, is at version {t._version}; expected version {expected} instead. Use an "
+        f"out-of-place op (x = x + y instead of x += y), or .clone() the value before changing it")
 
 
 # Tensor's methods call the ops, and every op is a Function: bind Tensor once Function exists,

@@ -39,8 +39,8 @@ def max_pool(x: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
         n, c = x.shape[:2]
         best = empty((c, *out, n), x.dtype)
         taps = empty((c, *out, n), tap_dtype(window))
-        (kh, kw), (sh, sw), (ph, _, pw, _) = window.kernel, window.stride, window.padding
-        _max_pool_kernel(xt, best, taps, kh, kw, sh, sw, ph, pw)
+        (kh, kw), (sh, sw), (dh, dw), (ph, _, pw, _) = window
+        _max_pool_kernel(xt, best, taps, kh, kw, sh, sw, dh, dw, ph, pw)
         return best.transpose(3, 0, 1, 2), taps.transpose(3, 0, 1, 2)
     views = [v for _, v in _tap_views(pad2d(x, window.padding, -np.inf), window, out)]
     best = copy(views[0], memory_order(views[0]))
@@ -96,8 +96,9 @@ def max_pool_scatter(g: np.ndarray, taps: np.ndarray, window: Window, shape: tup
             gt = copy(gt)
         n, c, h, w = shape
         dx = empty((c, h, w, n), g.dtype)
-        (kh, kw), (sh, sw), (ph, _, pw, _) = window.kernel, window.stride, window.padding
-        _max_pool_scatter_kernel(gt, taps_t, dx, kh, kw, sh, sw, ph, pw, window.tiles(h, w))
+        (kh, kw), (sh, sw), (dh, dw), (ph, _, pw, _) = window
+        _max_pool_scatter_kernel(gt, taps_t, dx, kh, kw, sh, sw, dh, dw, ph, pw,
+                                 window.tiles(h, w))
         return dx.transpose(3, 0, 1, 2)
     order = memory_order(taps)
     if memory_order(g) != order:  # one transposing copy here instead of one in every tap
@@ -164,19 +165,20 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 @jit.kernel
-def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
-    """best[c, oh, ow, n] = max over the window and index = its tap: the first maximum in
-    row-major order, or the last NaN; taps in the padding are skipped (every window has one
-    inside the image). Arrays indexed (C, H, W, N), so the innermost loop runs along memory."""
+def _max_pool_kernel(x, best, index, kh, kw, sh, sw, dh, dw, ph, pw):
+    """best[c, oh, ow, n] = max over the window (taps dh, dw apart) and index = its tap: the
+    first maximum in row-major order, or the last NaN; taps in the padding are skipped (every
+    window has one inside the image). Arrays indexed (C, H, W, N), so the innermost loop runs
+    along memory."""
     c_, h_, w_, n_ = x.shape
     for c in range(c_):
         for oh in range(best.shape[1]):
             for ow in range(best.shape[2]):
                 first = True  # the window's first tap inside the image (PyTorch's start)
                 for i in range(kh):
-                    r = oh * sh + i - ph
+                    r = oh * sh + i * dh - ph
                     for j in range(kw):
-                        q = ow * sw + j - pw
+                        q = ow * sw + j * dw - pw
                         if r < 0 or r >= h_ or q < 0 or q >= w_:
                             continue
                         k = i * kw + j
@@ -189,7 +191,7 @@ def _max_pool_kernel(x, best, index, kh, kw, sh, sw, ph, pw):
 
 
 @jit.kernel
-def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):
+def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, dh, dw, ph, pw, tiles):
     """dx[c, h, w, n] = Σ of g over the windows whose argmax tap reads (h, w) (arrays indexed
     (C, H, W, N)). When the windows tile the input every entry is written exactly once, so
     there is no zero fill. `+ 0.0` turns −0.0 into 0.0, as 0 + v does in the NumPy path."""
@@ -200,9 +202,9 @@ def _max_pool_scatter_kernel(g, index, dx, kh, kw, sh, sw, ph, pw, tiles):
         for oh in range(g.shape[1]):
             for ow in range(g.shape[2]):
                 for i in range(kh):
-                    r = oh * sh + i - ph
+                    r = oh * sh + i * dh - ph
                     for j in range(kw):
-                        q = ow * sw + j - pw
+                        q = ow * sw + j * dw - pw
                         if r < 0 or r >= h_ or q < 0 or q >= w_:
                             continue
                         k = i * kw + j

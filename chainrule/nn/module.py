@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 
+from chainrule import _device
 from chainrule._dtypes import DTypeLike, as_dtype
 from chainrule.errors import ShapeError
 from chainrule.nn.parameter import Parameter
@@ -246,8 +247,20 @@ class Module:
             else:
                 p.grad = Tensor._make(np.zeros_like(p.grad._data), False, None)
 
-    def to(self, dtype: DTypeLike) -> Module:
-        """Cast every floating-point parameter and buffer to `dtype`, in place."""
+    def to(self, *args: Any, dtype: DTypeLike | None = None, device: Any = None,
+           non_blocking: bool = False) -> Module:
+        """`.to(dtype)`, `.to(device)` or `.to(device, dtype)`, as in torch: cast every
+        floating-point parameter and buffer to `dtype`, in place. The CPU is the only device."""
+        for a in args:
+            if _device.is_device(a):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            else:
+                dtype = a
+        _device.check(device, f"{type(self).__name__}.to")
+        if dtype is None:
+            return self
         dt = as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"to: modules can only be cast to floating dtypes, got {dt}")
@@ -260,6 +273,13 @@ class Module:
                             t.grad = Tensor._make(t.grad._data.astype(dt), False, None)
         return self
 
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        _device.check("cuda" if device is None else device, f"{type(self).__name__}.cuda")
+        return self
+
     def float(self) -> Module:
         return self.to("float32")
 
@@ -267,9 +287,12 @@ class Module:
         return self.to("float64")
 
     # ----------------------------------------------------------------- state
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and persistent buffer, keyed like torch ('fc1.weight')."""
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
+    def state_dict(self, destination: Any = None, prefix: str = "", keep_vars: bool = False
+                   ) -> OrderedDict[str, Tensor]:
+        """Every parameter and persistent buffer, keyed like torch ('fc1.weight'): detached
+        tensors sharing memory with them, as in torch (the parameters themselves with
+        `keep_vars=True`); copy them (`.clone()`) to keep a snapshot while training goes on."""
+        out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
         # remove_duplicate=False: a submodule reachable under two names is saved under both,
         # as torch does, so tied models exchange state_dicts with torch.
         for mod_name, m in self.named_modules(prefix=prefix.rstrip("."),
@@ -278,7 +301,8 @@ class Module:
             for registry in (m._parameters, m._buffers):
                 for k, v in registry.items():
                     if v is not None and k not in skip:
-                        out[f"{mod_name}.{k}" if mod_name else k] = v._data.copy()
+                        out[f"{mod_name}.{k}" if mod_name else k] = (
+                            v if keep_vars else v.detach())
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True

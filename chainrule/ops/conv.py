@@ -26,8 +26,8 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.backend import gemm, windows
-from chainrule.errors import ShapeError
-from chainrule.ops._helpers import as_operand
+from chainrule.errors import ArgumentError, ShapeError
+from chainrule.ops._helpers import as_operand, same_dtype
 from chainrule.ops.geometry import Window, conv_padding, out_size, pair
 from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
@@ -152,8 +152,8 @@ def _windows_of(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation
     k = pair(kernel_size, "kernel_size", op)
     s, d = pair(stride, "stride", op), pair(dilation, "dilation", op)
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got {k}, "
-                         f"{s} and {d}")
+        raise ArgumentError(f"{op}: kernel_size, stride and dilation must be positive, got "
+                            f"{k}, {s} and {d}")
     pads = conv_padding(padding, k, d, s, op) if not (
         isinstance(padding, tuple) and len(padding) == 4) else padding
     window = Window(k, s, d, pads)
@@ -204,6 +204,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     Input (N, C, H, W) or (C, H, W); weight (O, C/groups, KH, KW).
     """
     x = as_operand(input, op="conv2d")
+    same_dtype("conv2d", input=x, weight=weight, bias=bias)
     if x.ndim == 3:
         return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     if x.ndim != 4 or weight.ndim != 4:
@@ -213,7 +214,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     o, cg, kh, kw = weight.shape
     s, d = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
+        raise ArgumentError(f"conv2d: stride and dilation must be positive, got {s} and {d}")
     pads = conv_padding(padding, (kh, kw), d, s, "conv2d")
     window = Window((kh, kw), s, d, pads)
     if min(window.out_shape(*x.shape[2:])) < 1:
@@ -246,10 +247,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     k = weight.shape[2]
     s, d = _single(stride, "stride"), _single(dilation, "dilation")
     if s < 1 or d < 1:
-        raise ValueError(f"conv1d: stride and dilation must be positive, got {s} and {d}")
+        raise ArgumentError(f"conv1d: stride and dilation must be positive, got {s} and {d}")
     if padding == "same" and s != 1:
-        raise ValueError(f"conv1d: padding='same' is not supported for strided convolutions "
-                         f"(stride={s})")
+        raise ArgumentError(f"conv1d: padding='same' is not supported for strided convolutions "
+                            f"(stride={s})")
     pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     pads = conv_padding(pad, (1, k), (1, d), (1, s), "conv1d")
     if out_size(x.shape[2], k, s, d, pads[2], pads[3]) < 1:

@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import _dtypes
 from chainrule._dtypes import DTypeLike, as_dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._helpers import as_operand, operands
 from chainrule.tensor import Tensor
 
@@ -199,6 +200,43 @@ class Sign(Function):
         return (_zeros_for(self.inputs[0]),)
 
 
+class _Flat(Function):
+    """A piecewise-constant op: ā = 0, so no error signal flows (as in torch)."""
+
+    def backward(self, g, out):
+        return (_zeros_for(self.inputs[0]),)
+
+
+class Floor(_Flat):
+    """y = ⌊a⌋.   ā = 0."""
+
+    def forward(self, a):
+        return np.floor(a)
+
+
+class Ceil(_Flat):
+    """y = ⌈a⌉.   ā = 0."""
+
+    def forward(self, a):
+        return np.ceil(a)
+
+
+class Trunc(_Flat):
+    """y = a rounded towards zero.   ā = 0."""
+
+    def forward(self, a):
+        return np.trunc(a)
+
+
+class Round(_Flat):
+    """y = a rounded to `decimals` places, halves to even (as torch.round).   ā = 0."""
+
+    decimals: int
+
+    def forward(self, a):
+        return np.round(a, self.decimals)
+
+
 class Maximum(Function):
     """y = max(a, b) elementwise.   ā = ȳ · 1[a > b],  b̄ = ȳ · 1[b > a];  a tie splits ȳ in half."""
 
@@ -287,13 +325,17 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(*operands(a, b, "div"))
+    """True division; integers divide into the default float dtype, as in torch."""
+    a, b = operands(a, b, "div")
+    if a.dtype.kind in "biu":
+        a, b = a.astype(_dtypes.default_float), b.astype(_dtypes.default_float)
+    return Div.apply(a, b)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if isinstance(a, Tensor) and isinstance(b, int | float) and not isinstance(b, bool):
-        if a.dtype.kind in "iu" and isinstance(b, float):
-            a = a.astype(np.result_type(a.dtype, b))
+        if a.dtype.kind in "biu" and isinstance(b, float):
+            a = a.astype(_dtypes.default_float)
         return PowScalar.apply(a, exponent=b)
     return Pow.apply(*operands(a, b, "pow"))
 
@@ -344,18 +386,24 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def clip(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise ArgumentError("clip: at least one of min and max must be given")
     return Clip.apply(as_operand(a, op="clip"), lo=min, hi=max)
 
 
 clamp = clip
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Select a where condition holds, else b (broadcasting all three)."""
+def where(condition: Any, a: Any = None, b: Any = None) -> Any:
+    """Select a where condition holds, else b (broadcasting all three). `where(condition)` alone
+    is `nonzero(condition, as_tuple=True)`: one int64 index tensor per dim."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if a is None and b is None:
+        hits = np.nonzero(cond) if cond.ndim else (np.flatnonzero(cond),)
+        return tuple(Tensor._make(i.astype(np.int64), False, None) for i in hits)
+    if a is None or b is None:
+        raise TypeError("where: pass both a and b, or neither")
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+        raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = operands(a, b, "where")
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -401,10 +449,119 @@ def logical_not(a: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(a._data), False, None)
 
 
-def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
+def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
+            equal_nan: bool = False) -> Tensor:
+    """|a − b| ≤ atol + rtol · |b| elementwise (torch.isclose); NaNs are equal only with
+    equal_nan. Two tensors must share a dtype, as in torch."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise DTypeError(f"isclose: dtypes {a.dtype} and {b.dtype} differ (convert one first)")
     a, b = operands(a, b, "isclose")
-    return Tensor._make(np.isclose(a._data, b._data, rtol=rtol, atol=atol), False, None)
+    try:
+        close = np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    except ValueError:
+        raise ShapeError(f"isclose: shapes {a.shape} and {b.shape} do not broadcast "
+                         "together") from None
+    return Tensor._make(np.asarray(close), False, None)
 
 
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(isclose(a, b, rtol, atol)._data.all())
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
+             equal_nan: bool = False) -> bool:
+    """Whether every entry `isclose` (torch.allclose)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+
+
+logical_and = _compare(np.logical_and, "logical_and")
+logical_or = _compare(np.logical_or, "logical_or")
+logical_xor = _compare(np.logical_xor, "logical_xor")
+
+
+def _test(ufunc: np.ufunc, name: str):
+    def test(a: Tensor) -> Tensor:
+        a = as_operand(a, op=name)
+        return Tensor._make(np.asarray(ufunc(a._data)), False, None)
+
+    test.__name__ = name
+    test.__doc__ = f"Elementwise {name}; a bool tensor outside the graph."
+    return test
+
+
+isnan = _test(np.isnan, "isnan")
+isinf = _test(np.isinf, "isinf")
+isfinite = _test(np.isfinite, "isfinite")
+
+
+# ----------------------------------------------------------------- composed forms
+def _flat(cls: type[Function], a: Any, op: str, **settings: Any) -> Tensor:
+    a = as_operand(a, op=op)
+    if a.dtype.kind in "biu":  # already whole numbers: torch returns them unchanged (a copy)
+        return Tensor._make(a._data.copy(), False, None)
+    return cls.apply(a, **settings)
+
+
+def floor(a: Tensor) -> Tensor:
+    return _flat(Floor, a, "floor")
+
+
+def ceil(a: Tensor) -> Tensor:
+    return _flat(Ceil, a, "ceil")
+
+
+def trunc(a: Tensor) -> Tensor:
+    return _flat(Trunc, a, "trunc")
+
+
+def round(a: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, to `decimals` places (torch.round)."""
+    return _flat(Round, a, "round", decimals=int(decimals))
+
+
+def _floating(a: Any, op: str) -> Tensor:
+    """Integer and bool tensors as float32, as torch promotes them for reciprocal/rsqrt."""
+    a = as_operand(a, op=op)
+    return astype(a, np.float32) if a.dtype.kind in "biu" else a
+
+
+def square(a: Tensor) -> Tensor:
+    """a² (see `pow`)."""
+    return pow(as_operand(a, op="square"), 2)
+
+
+def reciprocal(a: Tensor) -> Tensor:
+    """1 / a (see `div`)."""
+    return div(1, _floating(a, "reciprocal"))
+
+
+def rsqrt(a: Tensor) -> Tensor:
+    """1 / √a = a^(−1/2) (see `pow`)."""
+    return pow(_floating(a, "rsqrt"), -0.5)
+
+
+def clone(a: Tensor) -> Tensor:
+    """A copy that owns its memory; on the graph, with ā = ȳ."""
+    a = as_operand(a, op="clone")
+    return astype(a, a.dtype, copy=True)
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """input with `value` where mask (broadcast against it) is True (torch.masked_fill).
+
+    value is a number or a 0-d tensor (then ȳ summed over the filled entries flows into it);
+    the result keeps input's dtype.
+    """
+    a = as_operand(input, op="masked_fill")
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                             f"{value.shape}")
+        v = astype(value, a.dtype) if value.dtype != a.dtype else value
+    else:
+        v = Tensor._make(np.asarray(value, dtype=a.dtype), False, None)
+    try:
+        np.broadcast_shapes(m.shape, a.shape)
+    except ValueError:
+        raise ShapeError(f"masked_fill: mask of shape {m.shape} does not broadcast with the "
+                         f"input of shape {a.shape}") from None
+    return Where.apply(v, a, cond=m)

@@ -6,9 +6,10 @@ reads the padded input at
     row oh·s_h + i·d_h,   column ow·s_w + j·d_w      for each kernel tap (i, j),
 
 so along one axis an input of n pixels gives ⌊(n + p_lo + p_hi − d(k − 1) − 1) / s⌋ + 1 outputs.
-Pooling uses the same windows (dilation 1); with ceil_mode its last window may hang over the
-bottom/right edge, which is the same as extra padding there. Convolution ops, pooling ops, the
-nn layers and the backend's im2col all take their geometry from here.
+Pooling uses the same windows (max pooling with any dilation, average pooling with dilation 1);
+with ceil_mode its last window may hang over the bottom/right edge, which is the same as extra
+padding there. Convolution ops, pooling ops, the nn layers and the backend's im2col all take
+their geometry from here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from chainrule.errors import ArgumentError
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
@@ -39,10 +42,10 @@ def out_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
     return (n + lo + hi - d * (k - 1) - 1) // s + 1
 
 
-def pool_out_size(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
-    """torch's pooling output size (a ceil-mode window must start inside the input or its left
-    padding)."""
-    span = n + 2 * p - k
+def pool_out_size(n: int, k: int, s: int, p: int, ceil_mode: bool, d: int = 1) -> int:
+    """torch's pooling output size for kernel k with dilation d (a ceil-mode window must start
+    inside the input or its left padding)."""
+    span = n + 2 * p - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= n + p:
         out -= 1
@@ -56,15 +59,15 @@ def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair, op: s
             return 0, 0, 0, 0
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' is not supported for strided "
-                                 f"convolutions (stride={stride})")
+                raise ArgumentError(f"{op}: padding='same' is not supported for strided "
+                                    f"convolutions (stride={stride})")
             th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
             return th // 2, th - th // 2, tw // 2, tw - tw // 2
-        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
-                         f"got {padding!r}")
+        raise ArgumentError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                            f"got {padding!r}")
     ph, pw = pair(padding, "padding", op)
     if ph < 0 or pw < 0:
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+        raise ArgumentError(f"{op}: padding must be non-negative, got {padding!r}")
     return ph, ph, pw, pw
 
 

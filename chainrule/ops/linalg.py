@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
-from chainrule.ops._helpers import operands
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops._helpers import operands, same_dtype
 from chainrule.tensor import Tensor
 
 
@@ -40,6 +40,7 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product following numpy.matmul's shape rules."""
+    same_dtype("matmul", input=a, other=b)
     a, b = operands(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands must have at least 1 dimension, got shapes "
@@ -83,6 +84,7 @@ class Affine(Function):
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b for x of shape (..., in_features), W (out_features, in_features)."""
     x = x if isinstance(x, Tensor) else Tensor(x)
+    same_dtype("linear", input=x, weight=weight, bias=bias)
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape} (expected input (..., {weight.shape[-1]}))")
@@ -92,3 +94,61 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
     return Affine.apply(x, weight, bias)
+
+
+# ----------------------------------------------------------------- torch's fixed-rank products
+def _fixed(x: Any, y: Any, ranks: tuple[int, int], op: str) -> tuple[Tensor, Tensor]:
+    """The operands of torch's fixed-rank products, checked: the ranks each takes, and one
+    dtype for both (torch promotes nothing here)."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype != y.dtype:
+        raise DTypeError(f"{op}: both operands must have the same dtype, got {x.dtype} and "
+                         f"{y.dtype}")
+    a, b = operands(x, y, op)
+    if (a.ndim, b.ndim) != ranks:
+        names = {1: "a vector (1-D)", 2: "a matrix (2-D)", 3: "a batch of matrices (3-D)"}
+        raise ShapeError(f"{op}: expects {names[ranks[0]]} and {names[ranks[1]]}, got shapes "
+                         f"{a.shape} and {b.shape}")
+    return a, b
+
+
+def mm(input: Any, mat2: Any) -> Tensor:
+    """Matrix product of two matrices (torch.mm): (n, k) @ (k, m) → (n, m), no broadcasting."""
+    a, b = _fixed(input, mat2, (2, 2), "mm")
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"mm: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    return MatMul.apply(a, b)
+
+
+def bmm(input: Any, mat2: Any) -> Tensor:
+    """Batched matrix product (torch.bmm): (B, n, k) @ (B, k, m) → (B, n, m), no broadcasting."""
+    a, b = _fixed(input, mat2, (3, 3), "bmm")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"bmm: shapes {a.shape} and {b.shape} do not fit: expected the second "
+                         f"of shape ({a.shape[0]}, {a.shape[2]}, m)")
+    return MatMul.apply(a, b)
+
+
+def mv(input: Any, vec: Any) -> Tensor:
+    """Matrix times vector (torch.mv): (n, k) @ (k,) → (n,)."""
+    a, b = _fixed(input, vec, (2, 1), "mv")
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"mv: matrix of shape {a.shape} and vector of shape {b.shape} do not "
+                         "fit")
+    return MatMul.apply(a, b)
+
+
+def dot(input: Any, other: Any) -> Tensor:
+    """Inner product of two vectors of equal length (torch.dot), a 0-d tensor."""
+    a, b = _fixed(input, other, (1, 1), "dot")
+    if a.shape != b.shape:
+        raise ShapeError(f"dot: vectors of shapes {a.shape} and {b.shape} differ in length")
+    return MatMul.apply(a, b)
+
+
+def outer(input: Any, vec2: Any) -> Tensor:
+    """Outer product of two vectors (torch.outer): y_ij = a_i b_j."""
+    a, b = operands(input, vec2, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: expects two vectors (1-D), got shapes {a.shape} and {b.shape}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)

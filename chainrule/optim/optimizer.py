@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from chainrule.autograd.grad_mode import enable_grad
+from chainrule.autograd.inplace import bump_version
 from chainrule.tensor import Tensor
 
 ParamsT: TypeAlias = (
@@ -212,6 +213,7 @@ class Optimizer:
                 continue
             param = p._data
             grad = self._grad(p)
+            bump_version(p)  # a graph that used the old value can no longer backpropagate
             if maximize:
                 grad = -grad
             state = states.get(p)  # .get: no entry for a parameter without state (as in torch)

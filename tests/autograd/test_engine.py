@@ -326,7 +326,8 @@ def test_grad_with_grad_outputs_and_multiple_outputs():
     np.testing.assert_array_equal(g.detach().numpy(), [2.0, 0.0, 12.0])
     a, b = (x * 2).sum(), (x * x).sum()
     (g,) = cr.autograd.grad([a, b], [x])
-    np.testing.assert_array_equal(g.detach().numpy(), [4.0, 6.0, 8.0])  # the outputs' gradients add up
+    np.testing.assert_array_equal(g.detach().numpy(), [4.0, 6.0,
+                                                       8.0])  # the outputs' gradients add up
     with pytest.raises(RuntimeError, match="scalar"):
         cr.autograd.grad(x * 2, x)
     with pytest.raises(ValueError, match="grad_outputs"):
@@ -363,7 +364,8 @@ def test_grad_with_respect_to_an_intermediate():
     h = x * 3.0
     out = (h.tanh()).sum()
     (gh,) = cr.autograd.grad(out, h)
-    np.testing.assert_allclose(gh.detach().numpy(), 1 - np.tanh(3 * x.detach().numpy()) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(gh.detach().numpy(), 1 - np.tanh(3 * x.detach().numpy()) ** 2,
+                               rtol=1e-14)
 
 
 def test_create_graph_second_and_third_derivatives():
@@ -543,7 +545,8 @@ def test_second_and_third_derivatives_match_pytorch(torch, name):
     (tgg,) = torch.autograd.grad((tg * torch.tensor(wv)).sum(), tx, create_graph=True)
     (tggg,) = torch.autograd.grad(tgg.sum(), tx)
     for ours, theirs in ((g, tg), (gg, tgg), (ggg, tggg)):
-        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)
 
 
 @pytest.mark.torch

@@ -84,7 +84,8 @@ def _batch_last(x: np.ndarray) -> np.ndarray:
 @st.composite
 def pool_cases(draw, overlap: bool | None = None):
     """(shape, Window): torch-like padding (≤ kernel // 2) plus ceil-mode-like extra padding
-    at the bottom and right (< stride). overlap=True: stride < kernel; False: stride = kernel."""
+    at the bottom and right (< stride), dilation 1–2 (max pooling's). overlap=True: stride <
+    kernel; False: stride = kernel."""
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     if overlap is None:
         sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -93,15 +94,22 @@ def pool_cases(draw, overlap: bool | None = None):
         sh, sw = draw(st.integers(1, kh - 1)), draw(st.integers(1, kw - 1))
     else:
         sh, sw = kh, kw
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
     eb, er = draw(st.integers(0, sh - 1)), draw(st.integers(0, sw - 1))
-    h = draw(st.integers(max(1, kh - 2 * ph), 7))
-    w = draw(st.integers(max(1, kw - 2 * pw), 7))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 7))
     n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    window = Window((kh, kw), (sh, sw), (1, 1), (ph, ph + eb, pw, pw + er))
+    window = Window((kh, kw), (sh, sw), (dh, dw), (ph, ph + eb, pw, pw + er))
     oh, ow = window.out_shape(h, w)
     if (oh - 1) * sh >= h + ph or (ow - 1) * sw >= w + pw:
         # as in ceil mode, the last window must start inside the input or the top/left padding
+        window = Window((kh, kw), (sh, sw), (dh, dw), (ph, ph, pw, pw))
+    oh, ow = window.out_shape(h, w)
+    x = np.zeros((1, 1, h, w))
+    if not all(any(_read(x, window, i, j, a, b) is not None
+                   for a in range(kh) for b in range(kw)) for i in range(oh) for j in range(ow)):
+        # max_pool2d rejects a window of padding only (torch gives −∞ there)
         window = Window((kh, kw), (sh, sw), (1, 1), (ph, ph, pw, pw))
     return (n, c, h, w), window
 

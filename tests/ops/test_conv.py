@@ -252,7 +252,7 @@ def test_conv2d_gradients_on_a_hand_example():
     """x̄ = Σ over outputs of ȳ·w at the pixels each output read; W̄ = Σ ȳ ⊗ patch; b̄ = Σ ȳ."""
     x = cr.tensor(np.arange(9.0).reshape(1, 1, 3, 3), requires_grad=True)
     w = cr.tensor(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), requires_grad=True)
-    b = cr.tensor([0.0], requires_grad=True)
+    b = cr.tensor(np.array([0.0]), requires_grad=True)
     cr.conv2d(x, w, b).sum().backward()
     np.testing.assert_array_equal(x.grad.detach().numpy()[0, 0], [[1, 3, 2], [4, 10, 6], [3, 7, 4]])
     np.testing.assert_array_equal(w.grad.detach().numpy()[0, 0], [[8, 12], [20, 24]])

@@ -107,10 +107,11 @@ def test_matmul_of_the_lecture_layer():
     np.testing.assert_array_equal(x.grad.detach().numpy(), w.detach().numpy().T @ ybar)
 
 
-def test_matmul_keeps_float32_and_promotes_mixed():
+def test_matmul_keeps_float32_and_refuses_mixed_dtypes_as_torch():
     a32, b32 = cr.ones(2, 3), cr.ones(3, 4)
     assert (a32 @ b32).dtype == np.float32
-    assert (a32 @ cr.ones(3, 4, dtype=cr.float64)).dtype == np.float64
+    with pytest.raises(RuntimeError, match="matmul: expected the same dtype"):
+        a32 @ cr.ones(3, 4, dtype=cr.float64)
     assert (a32 @ np.ones((3, 4), np.float32)).dtype == np.float32
     assert (np.ones((5, 2), np.float32) @ a32).shape == (5, 3)  # reflected operator
 

@@ -400,8 +400,12 @@ def test_pooling_keeps_float32(rng):
      r"\(0, 0\)"),
     (lambda: cr.avg_pool2d(cr.ones(1, 1, 4, 4), 2, padding=2), ValueError,
      r"^avg_pool2d: padding \(2, 2\) should be at most half of kernel_size \(2, 2\)"),
-    (lambda: cr.max_pool2d(cr.ones(1, 1, 4, 4), 2, dilation=2), ValueError,
-     r"^max_pool2d: dilation other than 1 is not supported"),
+    (lambda: cr.max_pool2d(cr.ones(1, 1, 4, 4), 2, dilation=0), ValueError,
+     r"^max_pool2d: kernel_size, stride and dilation must be positive, got \(2, 2\), "
+     r"\(2, 2\) and \(0, 0\)"),
+    (lambda: cr.max_pool2d(cr.ones(1, 1, 3, 3), 2, 1, 1, dilation=4), cr.ShapeError,
+     r"^max_pool2d: with dilation \(4, 4\) and padding \(1, 1\) some window of the input "
+     r"\(1, 1, 3, 3\) reads only padding"),
     (lambda: cr.max_pool2d(cr.ones(4, 4), 2), cr.ShapeError,
      r"^max_pool2d: expected input \(N, C, H, W\) or \(C, H, W\), got shape \(4, 4\)"),
     (lambda: cr.avg_pool2d(cr.ones(1, 1, 4, 4), 0), ValueError,
