@@ -15,7 +15,7 @@ from chainrule.nn.parameter import Parameter
 from chainrule.nn.pooling import (
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
 )
-from chainrule.nn import utils  # noqa: I001  (torch.nn.utils: clip_grad_norm_, ...)
+from chainrule.nn import utils  # torch.nn.utils: clip_grad_norm_, parameters_to_vector, ...
 from chainrule.nn.activation import ELU, GELU, Hardtanh, LeakyReLU, SiLU
 from chainrule.nn.layers import Dropout2d
 from chainrule.nn.loss import HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss

@@ -11,18 +11,14 @@ from chainrule.tensor import Tensor
 
 
 class ReLU(Module):
-    """Rectified linear unit y = max(0, z).
-
-    `inplace` is accepted for torch's constructor and repr (``nn.ReLU(inplace=True)``), but
-    chainrule has no in-place ops: the result is always a new tensor and z is left unchanged.
-    """
+    """Rectified linear unit y = max(0, z); `inplace=True` writes y into z, as in torch."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, z: Tensor) -> Tensor:
-        return F.relu(z)
+        return F.relu(z, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""

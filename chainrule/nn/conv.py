@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule import _device
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module
@@ -20,7 +21,8 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        _device.check(device, type(self).__name__)
         if padding_mode != "zeros":
             raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, "
                              f"got {padding_mode!r}")
@@ -103,9 +105,10 @@ class LocallyConnected2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, input_size: Any, kernel_size: Any,
-                 stride: Any = 1, padding: Any = 0, bias: bool = True, dtype: Any = None
-                 ) -> None:
+                 stride: Any = 1, padding: Any = 0, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
+        _device.check(device, type(self).__name__)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.input_size = pair(input_size, "input_size", "LocallyConnected2d")
         self.kernel_size = pair(kernel_size, "kernel_size", "LocallyConnected2d")

@@ -4,18 +4,21 @@ exists once; the differentiable primitives themselves live in `chainrule.ops`.""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from chainrule.errors import ShapeError
+from chainrule.autograd.inplace import apply_inplace
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.ops import (  # noqa: F401  (re-exported as F.relu, F.softmax, ...)
     adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, hard_threshold, identity, linear,
-    local_response_norm, log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches, relu,
+    local_response_norm, log_softmax, logsumexp, max_pool1d, max_pool2d, pad, patches,
     sigmoid, softmax, softplus, step, tanh, unfold, where,
 )
+from chainrule.ops import max_unpool2d  # noqa: F401  (F.max_unpool2d)
 from chainrule.ops import activation as _act
+from chainrule.ops._helpers import same_dtype
 from chainrule.ops.geometry import conv_padding, pair
 from chainrule.ops.loss import BinaryCrossEntropyTerms, KLDivergenceTerms, SoftmaxCrossEntropy
 from chainrule.tensor import Tensor, default_generator
@@ -44,19 +47,21 @@ def _tensor(x: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------- layers
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each entry with probability p and scale the rest by 1/(1 − p) (inverted dropout).
 
-    x̄ = ȳ · mask / (1 − p). Identity when not training or p = 0.
+    x̄ = ȳ · mask / (1 − p). Identity when not training or p = 0. With inplace=True the result
+    is written into x, as in torch.
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return x
     if p == 1:
-        return x * 0
+        return _maybe_in_place(x, lambda z: z * 0, inplace, "dropout")
     keep = default_generator().random(x.shape, dtype=np.float32) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    scale = (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    return _maybe_in_place(x, lambda z: z * scale, inplace, "dropout")
 
 
 def flatten(x: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
@@ -222,6 +227,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Normalise each channel (dim 1) by batch statistics while training, by the running ones
     otherwise: y = (x − μ) / √(σ² + ε) · γ + β. In training, the running mean and (unbiased)
     variance move by `momentum` towards the batch's, in place, as in torch."""
+    same_dtype("batch_norm", input=input, weight=weight, bias=bias,
+               running_mean=running_mean)
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected at least 2-D input (N, C, ...), got {input.shape}")
     c = input.shape[1]
@@ -279,26 +286,32 @@ def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = Non
     return y if bias is None else y + bias
 
 
-# ----------------------------------------------------------------- more activations (torch's options)
-def _write_in_place(x: Tensor, y: Tensor, op: str) -> Tensor:
-    """inplace=True: y written into x's memory, recorded as torch records an in-place op."""
-    copy_ = getattr(x, "copy_", None)
-    if copy_ is None:
-        raise NotImplementedError(f"{op}: inplace=True needs in-place tensor ops, which this "
-                                  "build lacks; use inplace=False")
-    return copy_(y)
+# ----------------------------------------------------------------- more activations
+def _maybe_in_place(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool, op: str
+                    ) -> Tensor:
+    """f(x), or with inplace=True f(x) written into x's memory: x becomes the node f(x_old), as
+    torch's in-place variants make it (a leaf that requires grad is refused outside no_grad)."""
+    if not inplace:
+        return f(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: inplace=True needs a Tensor input, got {type(x).__name__}")
+    return apply_inplace(x, op + "_", f)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """y = max(0, z) (`chainrule.ops.relu`); with inplace=True written into z, as in torch."""
+    return _maybe_in_place(input, _act.relu, inplace, "relu")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """y = z for z > 0, negative_slope · z otherwise."""
-    y = _act.leaky_relu(input, negative_slope)
-    return _write_in_place(input, y, "leaky_relu") if inplace else y
+    return _maybe_in_place(input, lambda z: _act.leaky_relu(z, negative_slope), inplace,
+                           "leaky_relu")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """y = z for z > 0, α(e^z − 1) otherwise."""
-    y = _act.elu(input, alpha)
-    return _write_in_place(input, y, "elu") if inplace else y
+    return _maybe_in_place(input, lambda z: _act.elu(z, alpha), inplace, "elu")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -308,15 +321,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = z · σ(z)."""
-    y = _act.silu(input)
-    return _write_in_place(input, y, "silu") if inplace else y
+    return _maybe_in_place(input, _act.silu, inplace, "silu")
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """y = min(max(z, min_val), max_val); its gradient is 0 at and beyond the bounds."""
-    y = _act.hardtanh(input, min_val, max_val)
-    return _write_in_place(input, y, "hardtanh") if inplace else y
+    return _maybe_in_place(input, lambda z: _act.hardtanh(z, min_val, max_val), inplace,
+                           "hardtanh")
 
 
 # ----------------------------------------------------------------- layer norm, channel dropout
@@ -349,29 +361,34 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Channel dropout: zero each whole channel (all of an example's (H, W) map) with
-    probability p and scale the rest by 1/(1 − p). Input (N, C, H, W) or unbatched (C, H, W)."""
+    """Channel dropout: zero each whole channel (the (H, W) map of one example and channel) with
+    probability p and scale the rest by 1/(1 − p). Input (N, C, H, W).
+
+    As torch 2.x: the first two dims are always (N, C), so a 3-D input is read as (N, C, L)
+    (channel-wise 1-D dropout, with torch's warning), and other ranks are deprecated.
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout2d: dropout probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (3, 4):
         warnings.warn(f"dropout2d: received a {input.ndim}-D input, which torch deprecates; "
-                      "dropout2d expects (N, C, H, W) or (C, H, W) (use dropout instead)",
-                      UserWarning, stacklevel=2)
-    if not training or p == 0:
-        return input
-    x = input if input.ndim == 4 else input.unsqueeze(0)  # as torch: unbatched gets a batch dim
-    if x.ndim < 2:
+                      "dropout2d expects (N, C, H, W) (use dropout instead)", UserWarning,
+                      stacklevel=2)
+    elif input.ndim == 3:
+        warnings.warn("dropout2d: received a 3-D input; as torch does, it is read as (N, C, L) "
+                      "and whole (n, c) rows are dropped (use dropout1d to say so, or add the "
+                      "batch dim of an unbatched (C, H, W) image)", UserWarning, stacklevel=2)
+    if input.ndim < 2:
         raise ShapeError(f"dropout2d: feature dropout requires at least 2 dimensions in the "
                          f"input, got shape {tuple(input.shape)}")
+    if not training or p == 0:
+        return input
     if p == 1:
-        y = x * 0
+        scale = np.zeros((), input.dtype)
     else:
-        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
-        keep = default_generator().random(mask_shape, dtype=np.float32) >= p
-        y = x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
-    if input.ndim != 4:
-        y = y.squeeze(0)
-    return _write_in_place(input, y, "dropout2d") if inplace else y
+        keep = default_generator().random(input.shape[:2] + (1,) * (input.ndim - 2),
+                                          dtype=np.float32) >= p
+        scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+    return _maybe_in_place(input, lambda x: x * scale, inplace, "dropout2d")
 
 
 # ----------------------------------------------------------------- robust and divergence losses
@@ -387,8 +404,10 @@ def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction:
     return out
 
 
-def _weighted_reduce(loss: Tensor, weight: Any, reduction: str, op: str,
-                     input: Tensor) -> Tensor:
+def _weighted_reduce(loss: Tensor, weight: Any, reduction: str, op: str, input: Tensor,
+                     mean_over_weights: bool) -> Tensor:
+    """Per-element weights w: 'mean' is Σ wℓ / Σ w or the plain mean of wℓ (torch's l1_loss
+    and huber_loss differ in this)."""
     if weight is None:
         return _reduce(loss, reduction, op)
     w = _tensor(weight)
@@ -396,18 +415,19 @@ def _weighted_reduce(loss: Tensor, weight: Any, reduction: str, op: str,
         raise ValueError(f"{op}: weights and input must have the same size, got weight of shape "
                          f"{tuple(w.shape)} and input of shape {tuple(input.shape)}")
     loss = loss * w
-    if reduction == "mean":
+    if reduction == "mean" and mean_over_weights:
         return loss.sum() / w.sum()
     return _reduce(loss, reduction, op)
 
 
 def l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
             reduce: bool | None = None, reduction: str = "mean", weight: Any = None) -> Tensor:
-    """Mean absolute error: mean over all elements of |y − t| (ȳ = sign(y − t) / n)."""
+    """Mean absolute error: mean over all elements of |y − t| (ȳ = sign(y − t) / n); with
+    `weight`, Σ w |y − t| / Σ w."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     target = _tensor(target)
     _same_shape(input, target, "l1_loss")
-    return _weighted_reduce((input - target).abs(), weight, reduction, "l1_loss", input)
+    return _weighted_reduce((input - target).abs(), weight, reduction, "l1_loss", input, True)
 
 
 def smooth_l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
@@ -416,7 +436,7 @@ def smooth_l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
     """ℓ = ½ d² / β where |d| < β, |d| − ½β elsewhere (d = y − t); β = 0 is the L1 loss."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
-        raise RuntimeError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+        raise ArgumentError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     if beta == 0:
         return l1_loss(input, target, reduction=reduction)
     target = _tensor(target)
@@ -429,15 +449,16 @@ def smooth_l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
 
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
                weight: Any = None) -> Tensor:
-    """ℓ = ½ d² where |d| < δ, δ (|d| − ½δ) elsewhere (d = y − t): β · smooth L1 with β = δ."""
+    """ℓ = ½ d² where |d| < δ, δ (|d| − ½δ) elsewhere (d = y − t): β · smooth L1 with β = δ.
+    With `weight`, 'mean' is the mean of w ℓ (torch's; its l1_loss divides by Σ w instead)."""
     if delta <= 0:
-        raise RuntimeError(f"huber_loss: delta must be positive, got {delta}")
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     target = _tensor(target)
     _same_shape(input, target, "huber_loss")
     d = input - target
     z = d.abs()
     loss = where(z._data < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
-    return _weighted_reduce(loss, weight, reduction, "huber_loss", input)
+    return _weighted_reduce(loss, weight, reduction, "huber_loss", input, False)
 
 
 def kl_div(input: Tensor, target: Any, size_average: bool | None = None,

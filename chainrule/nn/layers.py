@@ -1,9 +1,11 @@
-"""Layers with parameters or train/eval behaviour: Linear, Identity, Flatten, Dropout."""
+"""Layers with parameters or train/eval behaviour: Linear, Identity, Flatten, Dropout, Dropout2d."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from chainrule import _device
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module
@@ -18,8 +20,9 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: object = None) -> None:
+                 device: Any = None, dtype: object = None) -> None:
         super().__init__()
+        _device.check(device, "Linear")
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Linear: in_features and out_features must be positive, got "
                              f"{in_features} and {out_features}")
@@ -68,11 +71,8 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout with probability p while training; identity in eval mode.
-
-    `inplace` is accepted for torch's constructor and repr; chainrule has no in-place ops, so
-    the result is always a new tensor.
-    """
+    """Inverted dropout with probability p while training; identity in eval mode; with
+    `inplace=True` the result is written into the input, as in torch."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -81,7 +81,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

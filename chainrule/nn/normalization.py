@@ -1,9 +1,11 @@
-"""Batch normalisation with running statistics (torch's momentum, eps, affine, train/eval)."""
+"""Normalisation layers: batch normalisation with running statistics (torch's momentum, eps,
+affine, train/eval), local response normalisation across channels (AlexNet's), layer norm."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
+from chainrule import _device
 from chainrule import _dtypes
 from chainrule.errors import ShapeError
 from chainrule.nn import functional as F
@@ -20,9 +22,10 @@ class _BatchNorm(Module):
     num_batches_tracked: Tensor | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype: object = None,
-                 bias: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: object = None, bias: bool = True) -> None:
         super().__init__()
+        _device.check(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
@@ -98,9 +101,10 @@ class LayerNorm(Module):
     The statistics are the example's own, so training and evaluation compute the same thing."""
 
     def __init__(self, normalized_shape: int | tuple[int, ...] | list[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True,
+                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
                  dtype: object = None) -> None:
         super().__init__()
+        _device.check(device, type(self).__name__)
         shape = ((int(normalized_shape),) if isinstance(normalized_shape, int)
                  else tuple(int(s) for s in normalized_shape))
         self.normalized_shape = shape

@@ -3,12 +3,15 @@
 - `elementwise`: arithmetic, exp/log, maximum/minimum, clip, where, casts, comparisons
 - `activation`: the lecture's units (identity, ReLU, soft ReLU, hard threshold, logistic, tanh),
   and leaky ReLU, ELU, GELU, SiLU, hard tanh
-- `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax
-- `linalg`: matmul and the fully connected layer's affine map
-- `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split
+- `reductions`: sum, mean, var/std, max/min, logsumexp, softmax, log_softmax, cumsum, norm,
+  any/all
+- `linalg`: matmul and the fully connected layer's affine map; mm, bmm, mv, dot, outer
+- `shape`: reshape, permute, broadcast, indexing, pad, cat/stack/split, gather/scatter, flip,
+  repeat
+- `sorting`: sort, argsort, topk
 - `geometry`: the windows of convolution and pooling (output sizes, padding, taps)
 - `conv`: conv2d (im2col + one GEMM) with its input- and weight-gradient ops; patches/unfold
-- `pooling`: max and average pooling (1-D, 2-D, adaptive)
+- `pooling`: max and average pooling (1-D, 2-D, adaptive), max unpooling
 - `normalization`: local response normalisation across channels
 - `loss`: softmax cross-entropy, binary cross-entropy and KL divergence terms as single nodes
 """
@@ -35,6 +38,19 @@ from chainrule.ops.shape import (
     broadcast_to, cat, chunk, concatenate, expand, flatten, getitem, pad, permute, reshape,
     split, squeeze, stack, sum_to_size, transpose, unsqueeze, view,
 )
+# the rest of torch's tensor surface (issue 10)
+from chainrule.ops.elementwise import (
+    ceil, clone, floor, isfinite, isinf, isnan, logical_and, logical_or, logical_xor, masked_fill,
+    reciprocal, round, rsqrt, square, trunc,
+)
+from chainrule.ops.linalg import bmm, dot, mm, mv, outer
+from chainrule.ops.pooling import max_unpool2d
+from chainrule.ops.reductions import all, any, cumsum, norm
+from chainrule.ops.shape import (
+    contiguous, flip, gather, index_select, masked_select, nonzero, repeat, scatter, scatter_add,
+    t, unbind,
+)
+from chainrule.ops.sorting import argsort, sort, topk
 
 __all__ = [
     "abs", "adaptive_avg_pool2d", "add", "allclose", "amax", "amin", "argmax", "argmin",
@@ -48,5 +64,10 @@ __all__ = [
     "unfold", "unsqueeze", "var", "view", "where",
     "local_response_norm",
     "elu", "gelu", "hardtanh", "leaky_relu", "normal_cdf", "silu",
+    "all", "any", "argsort", "bmm", "ceil", "clone", "contiguous", "cumsum", "dot", "flip",
+    "floor", "gather", "index_select", "isfinite", "isinf", "isnan", "logical_and",
+    "logical_or", "logical_xor", "masked_fill", "masked_select", "max_unpool2d", "mm", "mv",
+    "nonzero", "norm", "outer", "reciprocal", "repeat", "round", "rsqrt", "scatter",
+    "scatter_add", "sort", "square", "t", "topk", "trunc", "unbind",
 ]
 

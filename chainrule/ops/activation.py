@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.backend import elementwise as backend
+from chainrule.errors import DTypeError
 from chainrule.ops._helpers import as_operand
 from chainrule.ops.elementwise import clip, exp, where
 from chainrule.tensor import Tensor
@@ -187,14 +188,15 @@ class ExponentialLinear(Function):
     """Exponential linear unit y = z for z > 0, α(e^z − 1) otherwise.
 
     z̄ = ȳ · (1 if z > 0 else α e^z)   (α at z = 0, as in torch). e^z is taken of min(z, 0), so
-    a large positive z never overflows in a branch that is not used.
+    a large positive z never overflows in the branch it does not use.
     """
 
     op_name = "elu"
     alpha: float
 
     def forward(self, z):
-        return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0)))
+        negative = np.where(z > 0, z.dtype.type(0), z)  # keeps −0.0 (np.minimum may not)
+        return np.where(z > 0, z, self.alpha * np.expm1(negative))
 
     def backward(self, g, out):
         (z,) = self.inputs
@@ -287,7 +289,7 @@ class HardHyperbolicTangent(Function):
 def _float_operand(z: Any, op: str) -> Tensor:
     z = as_operand(z, op=op)
     if z.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {z.dtype}")
+        raise DTypeError(f"{op}: expected a floating-point tensor, got dtype {z.dtype}")
     return z
 
 

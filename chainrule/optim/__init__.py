@@ -21,6 +21,16 @@ from chainrule.optim.lr_scheduler import (
     OneCycleLR,
     StepLR,
 )
+from chainrule.optim.adadelta import Adadelta
+from chainrule.optim.adagrad import Adagrad
+from chainrule.optim.lr_scheduler import (
+    CosineAnnealingWarmRestarts,
+    LambdaLR,
+    LinearLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+)
+from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
@@ -28,4 +38,6 @@ from chainrule.optim.sgd import SGD
 __all__ = [
     "SGD", "Adam", "AdamW", "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR",
     "OneCycleLR", "Optimizer", "RMSprop", "StepLR", "lr_scheduler",
+    "Adadelta", "Adagrad", "CosineAnnealingWarmRestarts", "LambdaLR", "LinearLR", "NAdam",
+    "ReduceLROnPlateau", "SequentialLR",
 ]

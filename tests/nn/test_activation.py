@@ -119,3 +119,96 @@ def test_activations_have_no_parameters():
     for ours, _ in MODULES.values():
         assert list(ours().parameters()) == []
     assert list(nn.HardThreshold().parameters()) == []
+
+
+# ----------------------------------------------------------------- torch's further units
+TORCH_UNITS = {
+    "LeakyReLU": (lambda: nn.LeakyReLU(), lambda t: t.nn.LeakyReLU()),
+    "LeakyReLU(0.2)": (lambda: nn.LeakyReLU(0.2), lambda t: t.nn.LeakyReLU(0.2)),
+    "ELU": (lambda: nn.ELU(), lambda t: t.nn.ELU()),
+    "ELU(alpha=0.5)": (lambda: nn.ELU(alpha=0.5), lambda t: t.nn.ELU(alpha=0.5)),
+    "GELU": (lambda: nn.GELU(), lambda t: t.nn.GELU()),
+    "GELU(tanh)": (lambda: nn.GELU("tanh"), lambda t: t.nn.GELU("tanh")),
+    "SiLU": (lambda: nn.SiLU(), lambda t: t.nn.SiLU()),
+    "Hardtanh": (lambda: nn.Hardtanh(), lambda t: t.nn.Hardtanh()),
+    "Hardtanh(-2,3)": (lambda: nn.Hardtanh(-2.0, 3.0), lambda t: t.nn.Hardtanh(-2.0, 3.0)),
+}
+few = settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                       HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("name", list(TORCH_UNITS))
+@few
+@given(x_np=arrays, seed=st.integers(0, 2**31 - 1))
+def test_torch_units_forward_and_gradient_equal_torch(torch, name, x_np, seed):
+    ours, theirs = TORCH_UNITS[name]
+    g_np = np.random.default_rng(seed).standard_normal(x_np.shape)
+    _compare(torch, ours(), theirs(torch), x_np, g_np, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(TORCH_UNITS))
+def test_torch_units_repr_and_no_parameters(torch, name):
+    ours, theirs = TORCH_UNITS[name]
+    assert repr(ours()) == repr(theirs(torch))
+    assert list(ours().parameters()) == [] and ours().state_dict() == {}
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [
+    (lambda: nn.LeakyReLU(0.1, inplace=True), lambda t: t.nn.LeakyReLU(0.1, inplace=True)),
+    (lambda: nn.ELU(inplace=True), lambda t: t.nn.ELU(inplace=True)),
+    (lambda: nn.SiLU(True), lambda t: t.nn.SiLU(True)),
+    (lambda: nn.Hardtanh(-2, 3, True), lambda t: t.nn.Hardtanh(-2, 3, True)),
+])
+def test_inplace_flag_repr_like_torch(torch, ours, theirs):
+    assert repr(ours()) == repr(theirs(torch))
+
+
+@pytest.mark.parametrize("name", ["LeakyReLU", "ELU", "SiLU", "Hardtanh"])
+def test_inplace_writes_into_the_input_and_backpropagates_like_torch(torch, name):
+    """inplace=True: the input tensor becomes the unit's output (same object, same memory) and
+    gradients flow through it to the layers below; a leaf that requires grad is refused."""
+    x_np = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    x, tx = cr.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    h, th = x * 2.0, tx * 2.0
+    y, ty = getattr(nn, name)(inplace=True)(h), getattr(torch.nn, name)(inplace=True)(th)
+    assert y is h and ty is th
+    np.testing.assert_allclose(h.detach().numpy(), th.detach().numpy(), rtol=1e-15)
+    g = np.arange(5.0)
+    y.backward(gradient=g)
+    ty.backward(gradient=torch.from_numpy(g))
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        getattr(nn, name)(inplace=True)(x)
+    with cr.no_grad():
+        getattr(nn, name)(inplace=True)(x)
+    with torch.no_grad():
+        getattr(torch.nn, name)(inplace=True)(tx)
+    np.testing.assert_allclose(x.detach().numpy(), tx.detach().numpy(), rtol=1e-15)
+
+
+def test_torch_unit_argument_errors():
+    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh'"):
+        nn.GELU("fast")
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val \(1\.0\) must be greater"):
+        nn.Hardtanh(1.0, 1.0)
+    with pytest.warns(FutureWarning, match="min_value"):
+        assert nn.Hardtanh(min_value=-3.0).min_val == -3.0
+
+
+def test_gelu_network_trains_like_torch(torch):
+    """A 2-layer GELU/SiLU/ELU network: the same loss and weight gradients as torch (float64)."""
+    rng = np.random.default_rng(3)
+    x_np, w1, w2 = rng.standard_normal((6, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)
+    for ours, theirs in ((nn.GELU(), torch.nn.GELU()), (nn.SiLU(), torch.nn.SiLU()),
+                         (nn.ELU(0.7), torch.nn.ELU(0.7)), (nn.LeakyReLU(), torch.nn.LeakyReLU())):
+        a, b = cr.tensor(w1, requires_grad=True), cr.tensor(w2, requires_grad=True)
+        ta, tb = torch.tensor(w1, requires_grad=True), torch.tensor(w2, requires_grad=True)
+        loss = ((ours(cr.tensor(x_np) @ a.T) @ b) ** 2).mean()
+        tloss = ((theirs(torch.from_numpy(x_np) @ ta.T) @ tb) ** 2).mean()
+        loss.backward()
+        tloss.backward()
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
+        np.testing.assert_allclose(a.grad.detach().numpy(), ta.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(b.grad.detach().numpy(), tb.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)

@@ -58,7 +58,8 @@ def _compare(torch, cmod, tmod, x, rng, rtol, atol):
     assert [k for k, _ in cmod.named_parameters()] == list(tparams)
     for k, p in cmod.named_parameters():
         assert p.grad.dtype == x.dtype, k
-        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol,
+                                   atol=atol,
                                    err_msg=k)
 
 
@@ -131,7 +132,7 @@ def test_torch_state_dict_round_trips(torch):
     cmod = nn.Conv2d(3, 4, 3, padding=1)
     cmod.load_state_dict(tmod.state_dict())
     back = torch.nn.Conv2d(3, 4, 3, padding=1)
-    back.load_state_dict({k: torch.from_numpy(v) for k, v in cmod.state_dict().items()})
+    back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in cmod.state_dict().items()})
     for k, v in tmod.state_dict().items():
         assert torch.equal(back.state_dict()[k], v), k
 
@@ -212,7 +213,8 @@ def test_pool_modules_match_torch(torch, name, args, kwargs):
     if name.startswith("Max"):
         np.testing.assert_array_equal(cx.grad.detach().numpy(), tx.grad.numpy())
     else:
-        np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-12,
+                                   atol=1e-14)
 
 
 def test_pool_module_in_a_float32_network(torch):
@@ -274,7 +276,8 @@ def test_locally_connected_matches_an_explicit_loop_and_gradcheck(kwargs, pads, 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, c, *size))
     s = kwargs.get("stride", 1)
-    want = _np_locally_connected(x, layer.weight.detach().numpy(), layer.bias.detach().numpy() if has_bias else None,
+    want = _np_locally_connected(x, layer.weight.detach().numpy(),
+                                 layer.bias.detach().numpy() if has_bias else None,
                                  (s, s), pads)
     got = layer(cr.tensor(x))
     assert got.shape == (2, o, *out)
@@ -302,10 +305,12 @@ def test_locally_connected_filters_are_untied():
 def test_locally_connected_with_the_same_filter_everywhere_is_a_conv(rng):
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=cr.float64)
     lc = nn.LocallyConnected2d(2, 3, (7, 6), 3, stride=2, padding=1, dtype=cr.float64)
-    lc.weight.detach().numpy()[...] = conv.weight.detach().numpy()          # broadcast over the (OH, OW) positions
+    # broadcast over the (OH, OW) positions
+    lc.weight.detach().numpy()[...] = conv.weight.detach().numpy()
     lc.bias.detach().numpy()[...] = conv.bias.detach().numpy()[:, None, None]
     x = cr.tensor(rng.standard_normal((2, 2, 7, 6)))
-    np.testing.assert_allclose(lc(x).detach().numpy(), conv(x).detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lc(x).detach().numpy(), conv(x).detach().numpy(), rtol=1e-12,
+                               atol=1e-12)
 
 
 def test_lecture_parameter_count_locally_connected_vs_conv():

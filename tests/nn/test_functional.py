@@ -25,7 +25,8 @@ def test_l2_penalty_is_half_the_squared_norm_and_its_gradient_is_w():
     assert r.item() == pytest.approx(expected, rel=1e-12)
     r.backward()
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.detach().numpy(), p.detach().numpy(), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(p.grad.detach().numpy(), p.detach().numpy(), rtol=1e-12,
+                                   err_msg=name)
 
 
 def test_l2_penalty_scaled_by_lambda_adds_lambda_w_to_the_gradient():

@@ -115,7 +115,8 @@ def test_kaiming_normal_std(torch, shape, a, mode, nonlinearity):
     t = init.kaiming_normal_(cr.empty(*shape), a=a, mode=mode, nonlinearity=nonlinearity)
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
     fan = fan_in if mode == "fan_in" else fan_out
-    _check_normal(t.detach().numpy(), torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    _check_normal(t.detach().numpy(), torch.nn.init.calculate_gain(nonlinearity,
+                                                                   a) / math.sqrt(fan))
 
 
 def test_kaiming_rejects_an_unknown_mode():

@@ -22,7 +22,7 @@ def _torch_linear(torch, lin):
     """A torch Linear holding copies of `lin`'s weights (same dtype)."""
     t = torch.nn.Linear(lin.in_features, lin.out_features, bias=lin.bias is not None,
                         dtype=getattr(torch, str(lin.weight.dtype)))
-    t.load_state_dict({k: torch.from_numpy(v) for k, v in lin.state_dict().items()})
+    t.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in lin.state_dict().items()})
     return t
 
 
@@ -42,7 +42,8 @@ def test_linear_without_bias():
     assert [k for k, _ in lin.named_parameters()] == ["weight"]
     assert list(lin.state_dict()) == ["weight"]
     x = cr.randn(3, 4)
-    np.testing.assert_allclose(lin(x).detach().numpy(), x.detach().numpy() @ lin.weight.detach().numpy().T, rtol=1e-6)
+    np.testing.assert_allclose(lin(x).detach().numpy(),
+                               x.detach().numpy() @ lin.weight.detach().numpy().T, rtol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [(0, 3), (3, 0), (-1, 2)])
@@ -128,7 +129,8 @@ def test_linear_float32_matches_torch(torch):
     ty.sum().backward()
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(lin.weight.grad.detach().numpy(), tlin.weight.grad.numpy(), rtol=1e-5,
+    np.testing.assert_allclose(lin.weight.grad.detach().numpy(), tlin.weight.grad.numpy(),
+                               rtol=1e-5,
                                atol=1e-5)
     np.testing.assert_allclose(lin.bias.grad.detach().numpy(), tlin.bias.grad.numpy(), rtol=1e-5)
 
@@ -235,7 +237,8 @@ def test_dropout_train_zeroes_about_p_and_scales_the_rest():
     kept = y.detach().numpy() != 0
     frac_dropped = 1 - kept.mean()
     assert abs(frac_dropped - p) < 0.015  # 20 000 draws: std ≈ 0.003
-    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] / (1 - p),
+                               rtol=1e-6)
     assert y.dtype == np.float32
     # gradient: mask / (1 − p)
     y.sum().backward()
@@ -248,7 +251,8 @@ def test_dropout_eval_is_identity():
     drop = nn.Dropout(0.9).eval()
     x = cr.randn(50, 50)
     np.testing.assert_array_equal(drop(x).detach().numpy(), x.detach().numpy())
-    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).detach().numpy(),
+                                  x.detach().numpy())
 
 
 def test_dropout_p0_is_identity_p1_is_zeros():
@@ -290,3 +294,67 @@ def test_dropout_invalid_p_raises(p):
 def test_dropout_keeps_float64():
     x = cr.ones(10, dtype=cr.float64)
     assert nn.Dropout(0.5)(x).dtype == np.float64
+
+
+# ----------------------------------------------------------------- Dropout2d
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    cr.manual_seed(0)
+    p = 0.3
+    x = cr.rand(400, 8, 3, 5) + 0.5  # no zeros of its own
+    x.requires_grad_()
+    y = nn.Dropout2d(p)(x)
+    y_np, x_np = y.detach().numpy(), x.detach().numpy()
+    kept = (y_np != 0).reshape(400, 8, -1)
+    assert np.all(kept.all(axis=2) | ~kept.any(axis=2))  # a channel is kept or dropped whole
+    frac_dropped = 1 - kept[:, :, 0].mean()
+    assert abs(frac_dropped - p) < 0.03  # 3200 channel draws: std ≈ 0.008
+    mask = kept[:, :, 0][:, :, None, None]
+    np.testing.assert_allclose(y_np, np.where(mask, x_np / (1 - p), 0), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.detach().numpy(), np.broadcast_to(mask / (1 - p), x.shape),
+                               rtol=1e-6)
+
+
+def test_dropout2d_reads_a_3d_input_as_n_c_l_like_torch(torch):
+    """torch 2.x drops whole (n, c) rows of a 3-D input (and warns that this will change)."""
+    cr.manual_seed(1)
+    with pytest.warns(UserWarning, match=r"read as \(N, C, L\)"):
+        y = F.dropout2d(cr.ones(50, 20, 3), 0.5).detach().numpy()
+    rows = y.reshape(1000, 3)
+    assert np.all((rows == 0).all(axis=1) | (rows == 2).all(axis=1))
+    assert 400 < (rows[:, 0] == 0).sum() < 600
+    with pytest.warns(UserWarning, match=r"interpreted as shape \(N, C, L\)"):
+        ty = torch.nn.functional.dropout2d(torch.ones(50, 20, 3), 0.5).numpy().reshape(1000, 3)
+    assert np.all((ty == 0).all(axis=1) | (ty == 2).all(axis=1))
+
+
+def test_dropout2d_eval_p0_p1_and_errors_like_torch(torch):
+    x = cr.randn(2, 3, 4, 4)
+    drop = nn.Dropout2d(0.4)
+    drop.eval()
+    assert drop(x) is x
+    assert F.dropout2d(x, 0.0) is x
+    np.testing.assert_array_equal(F.dropout2d(x, 1.0).detach().numpy(), np.zeros(x.shape))
+    assert repr(nn.Dropout2d(0.25)) == repr(torch.nn.Dropout2d(0.25))
+    assert repr(nn.Dropout2d(0.25, True)) == repr(torch.nn.Dropout2d(0.25, True))
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        nn.Dropout2d(1.5)
+    with pytest.warns(UserWarning, match="received a 2-D input"):
+        y = F.dropout2d(cr.ones(400, 3), 0.5).detach().numpy()
+    assert set(np.unique(y)) == {0.0, 2.0}  # (N, C): every entry is its own channel
+    with pytest.warns(UserWarning, match="received a 2-D input"):
+        assert F.dropout2d(cr.ones(4, 3), 0.5, training=False).shape == (4, 3)
+    with pytest.raises(cr.ShapeError, match="requires at least 2 dimensions"), \
+            pytest.warns(UserWarning):
+        F.dropout2d(cr.ones(3), 0.5)
+
+
+def test_dropout2d_inplace_and_reproducible():
+    cr.manual_seed(7)
+    a = F.dropout2d(cr.ones(4, 6, 2, 2), 0.5).detach().numpy()
+    cr.manual_seed(7)
+    x = cr.ones(4, 6, 2, 2)
+    y = nn.Dropout2d(0.5, inplace=True)(x)
+    assert y is x
+    np.testing.assert_array_equal(x.detach().numpy(), a)
+    assert x.dtype == np.float32

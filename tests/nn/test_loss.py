@@ -62,7 +62,8 @@ def test_half_squared_error_formula_and_gradient(reduction, shape, seed):
     np.testing.assert_allclose(loss.detach().numpy(), expected[reduction], rtol=1e-12)
     loss.sum().backward()
     scale = 1 / n if reduction == "mean" else 1.0
-    np.testing.assert_allclose(y.grad.detach().numpy(), (y_np - t_np) * scale, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(y.grad.detach().numpy(), (y_np - t_np) * scale, rtol=1e-12,
+                               atol=1e-15)
 
 
 def test_half_squared_error_is_half_torch_mse_sum_over_batch(torch):
@@ -173,11 +174,13 @@ def test_bce_with_logits_extreme_logits_stay_finite(torch, dtype, pos_weight):
         reduction="none", pos_weight=None if pw is None else torch.from_numpy(pw))(
         tz, torch.from_numpy(t_np))
     tloss.sum().backward()
-    assert np.all(np.isfinite(loss.detach().numpy())) and np.all(np.isfinite(z.grad.detach().numpy()))
+    assert np.all(np.isfinite(loss.detach().numpy()))
+    assert np.all(np.isfinite(z.grad.detach().numpy()))
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=rtol, atol=1e-7)
     np.testing.assert_allclose(z.grad.detach().numpy(), tz.grad.numpy(), rtol=rtol, atol=1e-7)
-    assert loss.detach().numpy()[1] == pytest.approx(100 * (1 if pos_weight is None else pos_weight))
+    want = 100 * (1 if pos_weight is None else pos_weight)
+    assert loss.detach().numpy()[1] == pytest.approx(want)
 
 
 # ----------------------------------------------------------------- cross-entropy and NLL
@@ -270,7 +273,8 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
     x = cr.tensor(x_np, requires_grad=True)
     nn.CrossEntropyLoss()(x, t_np).backward()
     p = np.exp(x_np) / np.exp(x_np).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(x.grad.detach().numpy(), (p - np.eye(4)[t_np]) / 6, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.detach().numpy(), (p - np.eye(4)[t_np]) / 6, rtol=1e-12,
+                               atol=1e-15)
 
 
 def test_cross_entropy_large_logits_are_stable():
@@ -347,11 +351,13 @@ def test_fused_cross_entropy_is_one_node_equal_to_log_softmax_then_nll(rng, redu
     x1, fused, x2, composite = _fused_and_composite(x_np, t_np, reduction)
     assert type(fused.grad_fn).__name__ == "SoftmaxCrossEntropy"
     assert fused.dtype == dtype
-    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(), rtol=1e-6 if dtype == np.float32
+    np.testing.assert_allclose(fused.detach().numpy(), composite.detach().numpy(),
+                               rtol=1e-6 if dtype == np.float32
                                else 1e-14)
     fused.backward()
     composite.backward()
-    np.testing.assert_allclose(x1.grad.detach().numpy(), x2.grad.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(x1.grad.detach().numpy(), x2.grad.detach().numpy(), rtol=1e-6,
+                               atol=1e-7)
     assert np.all(x1.grad.detach().numpy()[[2, 7]] == 0)
 
 
@@ -378,3 +384,186 @@ def test_fused_cross_entropy_with_every_target_ignored_is_nan_like_torch():
     x_np = np.ones((3, 4))
     _, fused, _, composite = _fused_and_composite(x_np, np.full(3, -100), "mean")
     assert np.isnan(fused.item()) and np.isnan(composite.item())
+
+
+# ----------------------------------------------------------------- L1, smooth L1, Huber, KL
+ROBUST = {
+    "L1Loss": ("L1Loss", {}),
+    "SmoothL1Loss": ("SmoothL1Loss", {}),
+    "SmoothL1Loss(beta=0.3)": ("SmoothL1Loss", dict(beta=0.3)),
+    "SmoothL1Loss(beta=0)": ("SmoothL1Loss", dict(beta=0.0)),
+    "HuberLoss": ("HuberLoss", {}),
+    "HuberLoss(delta=0.4)": ("HuberLoss", dict(delta=0.4)),
+    "HuberLoss(delta=2.5)": ("HuberLoss", dict(delta=2.5)),
+}
+
+
+def _robust_pair(torch, name: str, reduction: str):
+    cls, kw = ROBUST[name]
+    return (getattr(nn, cls)(reduction=reduction, **kw),
+            getattr(torch.nn, cls)(reduction=reduction, **kw))
+
+
+def _both_grads(torch, ours, theirs, x_np, t_np, rtol=1e-12, atol=1e-14):
+    """Loss value and the gradients w.r.t. input and target (both require grad), first and
+    second order (the gradient's gradient along a random direction), against torch."""
+    rng = np.random.default_rng(5)
+    x, t = cr.tensor(x_np, requires_grad=True), cr.tensor(t_np, requires_grad=True)
+    tx, tt = torch.tensor(x_np, requires_grad=True), torch.tensor(t_np, requires_grad=True)
+    loss, tloss = ours(x, t), theirs(tx, tt)
+    assert loss.shape == tuple(tloss.shape) and loss.dtype == np.float64
+    np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=rtol, atol=atol)
+    v = rng.standard_normal(loss.shape)
+    gx, gt = cr.autograd.grad((loss * cr.tensor(v)).sum(), [x, t], create_graph=True)
+    tgx, tgt = torch.autograd.grad((tloss * torch.from_numpy(v)).sum(), [tx, tt],
+                                   create_graph=True)
+    for ours_g, theirs_g in ((gx, tgx), (gt, tgt)):
+        np.testing.assert_allclose(ours_g.detach().numpy(), theirs_g.detach().numpy(), rtol=rtol,
+                                   atol=atol)
+    w = rng.standard_normal(x_np.shape)
+    # a gradient that is constant in (x, t) (the L1 loss's) has no second derivative to follow
+    ggx, ggt = (cr.autograd.grad((gx * cr.tensor(w)).sum(), [x, t], allow_unused=True)
+                if gx.requires_grad else (None, None))
+    tggx, tggt = (torch.autograd.grad((tgx * torch.from_numpy(w)).sum(), [tx, tt],
+                                      allow_unused=True) if tgx.requires_grad else (None, None))
+    for ours_g, theirs_g in ((ggx, tggx), (ggt, tggt)):
+        a = np.zeros(x_np.shape) if ours_g is None else ours_g.detach().numpy()
+        b = np.zeros(x_np.shape) if theirs_g is None else theirs_g.detach().numpy(force=True)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_robust_losses_equal_torch_to_second_order(torch, name, reduction):
+    rng = np.random.default_rng(zlib.crc32(f"{name}{reduction}".encode()))
+    # differences d = y − t spread over both branches, never exactly on a switch point
+    x_np = rng.standard_normal((3, 5)) * 2
+    t_np = x_np - (np.round(rng.uniform(-40, 40, (3, 5))) / 10 + 0.05)
+    _both_grads(torch, *_robust_pair(torch, name, reduction), x_np, t_np)
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                  HealthCheck.too_slow])
+@given(shape=shapes, seed=seeds, name=st.sampled_from(list(ROBUST)),
+       reduction=st.sampled_from(REDUCTIONS))
+def test_robust_losses_on_drawn_shapes_equal_torch(torch, shape, seed, name, reduction):
+    rng = np.random.default_rng(seed)
+    x_np, t_np = rng.standard_normal(shape) * 2, rng.standard_normal(shape)
+    _run(torch, *_robust_pair(torch, name, reduction), x_np, t_np, rtol=1e-12, atol=1e-14)
+
+
+def test_robust_losses_gradcheck_first_and_second_order():
+    """Finite differences of the losses, and of their recorded gradients (second order)."""
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((2, 3)) * 2, requires_grad=True)
+    t = cr.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    for fn in (nn.functional.l1_loss, nn.functional.huber_loss,
+               lambda a, b: nn.functional.smooth_l1_loss(a, b, beta=0.5),
+               lambda a, b: nn.functional.kl_div(a, b.exp(), reduction="batchmean"),
+               lambda a, b: nn.functional.kl_div(a, b, reduction="sum", log_target=True)):
+        assert cr.gradcheck(fn, [x, t])
+
+        def gradient(a, b, fn=fn):
+            return cr.autograd.grad(fn(a, b), [a, b], create_graph=True)
+
+        assert cr.gradcheck(gradient, [x, t])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_weighted_l1_and_huber_equal_torch(torch, reduction):
+    rng = np.random.default_rng(1)
+    x_np, t_np, w_np = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.random((4, 3))
+    for name in ("l1_loss", "huber_loss"):
+        _run(torch, lambda a, b, name=name: getattr(nn.functional, name)(
+                 a, b, reduction=reduction, weight=cr.tensor(w_np)),
+             lambda a, b, name=name: getattr(torch.nn.functional, name)(
+                 a, b, reduction=reduction, weight=torch.from_numpy(w_np)), x_np, t_np,
+             rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="weights and input must have the same size"):
+        nn.functional.l1_loss(cr.tensor(x_np), cr.tensor(t_np), weight=cr.tensor(w_np[0]))
+
+
+def _log_probs(rng, shape):
+    z = rng.standard_normal(shape)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.filterwarnings("ignore:.*'mean' divides the total loss")
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+def test_kl_div_equals_torch_to_second_order(torch, reduction, log_target):
+    rng = np.random.default_rng(2)
+    x_np = _log_probs(rng, (4, 6))
+    t_np = _log_probs(rng, (4, 6))
+    if not log_target:
+        t_np = np.exp(t_np)
+    kw = dict(reduction=reduction, log_target=log_target)
+    _both_grads(torch, nn.KLDivLoss(**kw), torch.nn.KLDivLoss(**kw), x_np, t_np)
+
+
+def test_kl_div_zero_target_probability_like_torch(torch):
+    """t log t = 0 at t = 0 (the loss stays finite); its derivative there is NaN, as torch's."""
+    x_np = np.log(np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]]))
+    t_np = np.array([[0.0, 0.4, 0.6], [1.0, 0.0, 0.0]])
+    x, t = cr.tensor(x_np, requires_grad=True), cr.tensor(t_np, requires_grad=True)
+    tx, tt = torch.tensor(x_np, requires_grad=True), torch.tensor(t_np, requires_grad=True)
+    loss = nn.functional.kl_div(x, t, reduction="batchmean")
+    tloss = torch.nn.functional.kl_div(tx, tt, reduction="batchmean")
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-14)
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-14)
+    np.testing.assert_array_equal(np.isnan(t.grad.detach().numpy()), np.isnan(tt.grad.numpy()))
+    finite = ~np.isnan(tt.grad.numpy())
+    np.testing.assert_allclose(t.grad.detach().numpy()[finite], tt.grad.numpy()[finite],
+                               rtol=1e-14)
+
+
+def test_kl_div_float32_and_broadcast_target_equal_torch(torch):
+    rng = np.random.default_rng(3)
+    x_np = _log_probs(rng, (5, 4)).astype(np.float32)
+    t_np = np.exp(_log_probs(rng, (4,))).astype(np.float32)
+    loss = nn.KLDivLoss(reduction="batchmean")(cr.tensor(x_np), cr.tensor(t_np))
+    tloss = torch.nn.KLDivLoss(reduction="batchmean")(torch.from_numpy(x_np),
+                                                      torch.from_numpy(t_np))
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6)
+
+
+def test_kl_div_mean_warns_and_legacy_arguments_map_like_torch(torch):
+    x = cr.tensor(_log_probs(np.random.default_rng(4), (3, 4)))
+    t = cr.tensor(np.full((3, 4), 0.25))
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        nn.KLDivLoss()(x, t)
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        legacy = nn.KLDivLoss(size_average=False)
+    assert legacy.reduction == "sum"
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert nn.L1Loss(reduce=False).reduction == "none"
+    with pytest.warns(UserWarning):
+        assert nn.SmoothL1Loss(None, True, beta=0.5).reduction == "mean"
+
+
+@pytest.mark.parametrize(("build", "error", "pattern"), [
+    (lambda: nn.KLDivLoss(reduction="avg"), ValueError, "KLDivLoss: reduction must be one of"),
+    (lambda: nn.L1Loss(reduction="batchmean"), ValueError, "L1Loss: reduction must be one of"),
+    (lambda: nn.HuberLoss(reduction="max"), ValueError, "HuberLoss: reduction must be"),
+])
+def test_robust_loss_constructor_errors(build, error, pattern):
+    with pytest.raises(error, match=pattern):
+        build()
+
+
+def test_robust_loss_call_errors():
+    x, t = cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ShapeError, match=r"l1_loss: input shape \(2,\) and target shape \(3,\)"):
+        nn.L1Loss()(x, t)
+    with pytest.raises(RuntimeError, match="smooth_l1_loss: beta must not be negative"):
+        nn.SmoothL1Loss(beta=-1.0)(x, x)
+    with pytest.raises(RuntimeError, match="huber_loss: delta must be positive"):
+        nn.HuberLoss(delta=0.0)(x, x)
+
+
+def test_robust_loss_reprs_equal_torch(torch):
+    for name in ("L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss"):
+        assert repr(getattr(nn, name)()) == repr(getattr(torch.nn, name)())

@@ -74,7 +74,8 @@ def _step(torch, cmod, tmod, x, rng, rtol=1e-10, atol=1e-12):
     tparams = dict(tmod.named_parameters())
     assert [k for k, _ in cmod.named_parameters()] == list(tparams)
     for k, p in cmod.named_parameters():
-        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol=rtol,
+                                   atol=atol,
                                    err_msg=k)
 
 
@@ -139,9 +140,11 @@ def test_running_statistics_formulas(rng):
         variances.append(s2)
         np.testing.assert_allclose(bn.running_mean.detach().numpy(), mean, rtol=1e-12)
         np.testing.assert_allclose(bn.running_var.detach().numpy(), var, rtol=1e-12)
-        np.testing.assert_allclose(cum.running_mean.detach().numpy(), np.mean(means, axis=0), rtol=1e-12)
-        np.testing.assert_allclose(cum.running_var.detach().numpy(), np.mean(variances, axis=0), rtol=1e-12)
-    assert int(bn.num_batches_tracked.detach().numpy()) == 4 == int(cum.num_batches_tracked.detach().numpy())
+        np.testing.assert_allclose(cum.running_mean.detach().numpy(), np.mean(means, axis=0),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(cum.running_var.detach().numpy(), np.mean(variances, axis=0),
+                                   rtol=1e-12)
+    assert int(bn.num_batches_tracked) == 4 == int(cum.num_batches_tracked)
 
 
 def test_train_output_is_normalised_per_channel(rng):
@@ -263,4 +266,103 @@ def test_functional_batch_norm_updates_running_stats_in_place_like_torch(torch, 
 ])
 def test_errors_name_the_layer_and_the_shapes(call, error, pattern):
     with pytest.raises(error, match=pattern):
+        call()
+
+
+# ----------------------------------------------------------------- LayerNorm
+LAYER_NORMS = [
+    ((2, 3, 4), 4, {}),
+    ((2, 3, 4), (3, 4), {}),
+    ((5, 6), [6], dict(eps=0.1)),
+    ((2, 2, 3, 3), (2, 3, 3), dict(bias=False)),
+    ((3, 4), 4, dict(elementwise_affine=False)),
+    ((4,), 4, {}),
+]
+
+
+def _torch_ln(torch, shape, kw, dtype):
+    mod = torch.nn.LayerNorm(shape, dtype=dtype, **kw)
+    with torch.no_grad():  # not the default ones/zeros, so that mistakes show
+        if mod.weight is not None:
+            mod.weight.uniform_(0.5, 2.0)
+        if mod.bias is not None:
+            mod.bias.uniform_(-1.0, 1.0)
+    return mod
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("x_shape", "norm_shape", "kw"), LAYER_NORMS)
+def test_layer_norm_equals_torch(torch, x_shape, norm_shape, kw, dtype):
+    """Output and input / weight / bias gradients, in train and eval mode (the same thing)."""
+    rng = np.random.default_rng(len(x_shape) * 7 + len(kw))
+    tmod = _torch_ln(torch, norm_shape, kw, getattr(torch, dtype))
+    cmod = nn.LayerNorm(norm_shape, dtype=dtype, **kw)
+    cmod.load_state_dict({k: v.detach().numpy() for k, v in tmod.state_dict().items()})
+    assert list(cmod.state_dict()) == list(tmod.state_dict())
+    x_np = (rng.standard_normal(x_shape) * 3 + 1).astype(dtype)
+    g_np = rng.standard_normal(x_shape).astype(dtype)
+    rtol, atol = (1e-12, 1e-12) if dtype == "float64" else (2e-5, 2e-5)
+    for training in (True, False):
+        cmod.train(training)
+        tmod.train(training)
+        x, tx = cr.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+        y, ty = cmod(x), tmod(tx)
+        assert y.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+        y.backward(gradient=g_np)
+        ty.backward(gradient=torch.from_numpy(g_np))
+        np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol,
+                                   atol=atol)
+        tparams = dict(tmod.named_parameters())
+        for k, p in cmod.named_parameters():
+            np.testing.assert_allclose(p.grad.detach().numpy(), tparams[k].grad.numpy(),
+                                       rtol=rtol, atol=atol, err_msg=k)
+            p.grad = None
+            tparams[k].grad = None
+
+
+def test_layer_norm_normalises_each_example(rng):
+    x = cr.tensor(rng.standard_normal((3, 4, 5)) * 4 + 2)
+    y = nn.LayerNorm((4, 5), elementwise_affine=False)(x).detach().numpy()
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), 0, atol=1e-6)
+    np.testing.assert_allclose(y.var(axis=(1, 2)), 1, rtol=1e-4)
+
+
+def test_functional_layer_norm_gradcheck_and_second_order_match_torch(torch, rng):
+    x_np, w_np = rng.standard_normal((2, 3, 4)), rng.uniform(0.5, 2, 4)
+    b_np = rng.standard_normal(4)
+    xs = [cr.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np)]
+    assert cr.gradcheck(lambda x, w, b: F.layer_norm(x, (4,), w, b, eps=0.01), xs)
+    txs = [torch.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np)]
+    v, u = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    y = F.layer_norm(xs[0], (4,), xs[1], xs[2], eps=0.01)
+    ty = torch.nn.functional.layer_norm(txs[0], (4,), txs[1], txs[2], eps=0.01)
+    gs = cr.autograd.grad((y * cr.tensor(v)).sum(), xs, create_graph=True)
+    tgs = torch.autograd.grad((ty * torch.from_numpy(v)).sum(), txs, create_graph=True)
+    ggs = cr.autograd.grad((gs[0] * cr.tensor(u)).sum(), xs, allow_unused=True)
+    tggs = torch.autograd.grad((tgs[0] * torch.from_numpy(u)).sum(), txs, allow_unused=True)
+    like = [x_np, w_np, b_np] * 2
+    for a, b, ref in zip([*gs, *ggs], [*tgs, *tggs], like, strict=True):
+        ours = np.zeros(ref.shape) if a is None else a.detach().numpy()
+        theirs = np.zeros(ref.shape) if b is None else b.detach().numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_repr_matches_torch(torch):
+    for args, kw in (((8,), {}), (((2, 3),), dict(eps=1e-3, bias=False)),
+                     ((5,), dict(elementwise_affine=False))):
+        assert repr(nn.LayerNorm(*args, **kw)) == repr(torch.nn.LayerNorm(*args, **kw))
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: nn.LayerNorm(3)(cr.ones(2, 4)),
+     r"layer_norm: given normalized_shape=\[3\], expected input with shape \[\*, 3\], but got "
+     r"input of size \[2, 4\]"),
+    (lambda: nn.LayerNorm((2, 3))(cr.ones(3)), r"normalized_shape=\[2, 3\]"),
+    (lambda: F.layer_norm(cr.ones(2, 3), (3,), cr.ones(4)),
+     r"layer_norm: expected weight to be of same shape as normalized_shape, but got weight "
+     r"of shape \[4\]"),
+])
+def test_layer_norm_errors_name_the_shapes(call, pattern):
+    with pytest.raises(cr.ShapeError, match=pattern):
         call()

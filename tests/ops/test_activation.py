@@ -132,7 +132,8 @@ def test_softplus_threshold_switches_to_identity_like_torch(torch):
         ty.sum().backward()
         np.testing.assert_allclose(c.grad.detach().numpy(), t.grad.numpy(), rtol=1e-12)
     # above the threshold the unit is exactly the identity with slope 1
-    np.testing.assert_array_equal(cr.softplus(cr.tensor([25.0, 100.0])).detach().numpy(), [25.0, 100.0])
+    np.testing.assert_array_equal(cr.softplus(cr.tensor([25.0, 100.0])).detach().numpy(), [25.0,
+                                                                                           100.0])
 
 
 # ----------------------------------------------------------------- huge inputs in float32

@@ -287,7 +287,8 @@ def test_the_base_class_owns_the_loop_and_a_subclass_only_its_rule():
             p.grad = cr.tensor(np.ones(p.shape, np.float32))
         opt.step()
     np.testing.assert_array_equal(a.detach().numpy(), start[0] - 1.0)
-    np.testing.assert_array_equal(b.detach().numpy(), start[1])  # no gradient: not updated, no state
+    # no gradient: not updated, no state
+    np.testing.assert_array_equal(b.detach().numpy(), start[1])
     np.testing.assert_array_equal(c.detach().numpy(), start[2] + 0.5)  # maximize: ascent
     assert reads == [0.5, 0.25] * 2
     assert inits == [a.shape, c.shape]

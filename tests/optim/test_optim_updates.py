@@ -184,7 +184,8 @@ def test_mlp_training_matches_torch(torch, name, kw):
         opt.step()
         topt.step()
         for p, tp in zip(ps, tps, strict=True):
-            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-12,
+            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-10,
+                                       atol=1e-12,
                                        err_msg=f"step {step}")
 
 

@@ -1,0 +1,108 @@
+"""chainrule.ops.normalization: local response normalisation and its channel-window sum.
+
+Against a NumPy loop written from the definition (d_c = k + (α/n) Σ_{c' ∈ W(c)} x_{c'}², window
+W(c) = c − ⌊n/2⌋ … c + ⌊(n − 1)/2⌋ clipped to the channels, y_c = x_c / d_c^β), by
+``cr.gradcheck`` in float64, and against torch.nn.functional.local_response_norm: forward, first
+and second derivatives, for 3-D to 5-D inputs and windows wider than the channel count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule.ops.normalization import ChannelWindowSum
+
+
+def _np_window_sum(x, lo, hi):
+    c = x.shape[1]
+    out = np.zeros_like(x)
+    for i in range(c):
+        out[:, i] = x[:, max(0, i - lo):min(c, i + hi + 1)].sum(axis=1)
+    return out
+
+
+def _np_lrn(x, size, alpha, beta, k):
+    d = k + alpha / size * _np_window_sum(x * x, size // 2, (size - 1) // 2)
+    return x / d ** beta
+
+
+def _lrn_case(chk, data):
+    ndim = data.draw(st.integers(3, 5), label="ndim")
+    shape = (data.draw(st.integers(1, 2), label="N"), data.draw(st.integers(1, 7), label="C"),
+             *data.draw(st.lists(st.integers(1, 3), min_size=ndim - 2, max_size=ndim - 2),
+                        label="spatial"))
+    size = data.draw(st.integers(1, 9), label="size")  # also wider than C
+    alpha = data.draw(st.sampled_from([1e-4, 0.5, 2.0]), label="alpha")
+    beta = data.draw(st.sampled_from([0.75, 0.5, 1.3]), label="beta")
+    k = data.draw(st.sampled_from([1.0, 2.0, 0.5]), label="k")
+    rng = chk.rng(data)
+
+    def fn(m, t):
+        return m.nn.functional.local_response_norm(t, size, alpha=alpha, beta=beta, k=k)
+
+    return chk.Case(fn, lambda a: _np_lrn(a, size, alpha, beta, k),
+                    [chk.values(rng, shape)], rng)
+
+
+@given(data=st.data())
+def test_local_response_norm_matches_numpy_and_gradcheck(chk, data):
+    chk.numpy_and_gradcheck(_lrn_case(chk, data))
+
+
+@given(data=st.data())
+def test_local_response_norm_matches_torch(chk, torch, data):
+    chk.torch_oracle(torch, _lrn_case(chk, data))
+
+
+@given(data=st.data())
+def test_channel_window_sum_and_its_mirrored_adjoint(chk, data):
+    """y[:, c] = Σ_{c−lo}^{c+hi} x; first and second derivatives by finite differences (the
+    window may be wider than the channels)."""
+    shape = (2, data.draw(st.integers(1, 6), label="C"), 3)
+    lo, hi = data.draw(st.integers(0, 7), label="lo"), data.draw(st.integers(0, 7), label="hi")
+    rng = chk.rng(data)
+
+    def fn(m, t):
+        return ChannelWindowSum.apply(t, lo=lo, hi=hi)
+
+    x = chk.values(rng, shape)
+    chk.forward(fn, lambda a: _np_window_sum(a, lo, hi), [x])
+    t = cr.tensor(x, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda a: fn(cr, a) ** 2, [t])
+
+    def first(a):  # the gradient, recorded: its backward is the adjoint's adjoint
+        return cr.autograd.grad((fn(cr, a) ** 3).sum(), a, create_graph=True)[0]
+    assert cr.autograd.gradcheck(first, [t])
+
+
+def test_alexnet_layer_in_float32_matches_torch(torch):
+    """The paper's setting (n = 5, k = 2, α = 5e-4 in torch's convention, β = 0.75) on a conv1
+    sized map, float32."""
+    x = np.random.default_rng(0).standard_normal((2, 96, 13, 13)).astype(np.float32) * 3
+    cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    cy = cr.nn.functional.local_response_norm(cx, 5, 5e-4, 0.75, 2.0)
+    ty = torch.nn.functional.local_response_norm(tx, 5, 5e-4, 0.75, 2.0)
+    assert cy.dtype == cr.float32
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=2e-6, atol=1e-6)
+    g = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    cy.backward(gradient=g)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(cx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_errors_and_empty_input(torch):
+    F = cr.nn.functional
+    with pytest.raises(ValueError, match=r"local_response_norm: expected 3D or higher .*"
+                                         r"\(2, 3\)"):
+        F.local_response_norm(cr.ones(2, 3), 5)
+    with pytest.raises(ValueError, match="Expected 3D or higher"):
+        torch.nn.functional.local_response_norm(torch.ones(2, 3), 5)
+    with pytest.raises(ValueError, match="size must be a positive integer, got 0"):
+        F.local_response_norm(cr.ones(1, 3, 2), 0)
+    empty = cr.ones(0, 3, 2)
+    assert F.local_response_norm(empty, 3).shape == (0, 3, 2)
