@@ -492,3 +492,426 @@ def test_checkpoints_get_the_usual_file_mode(tmp_path, fmt, umask, mode):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == mode
+
+
+# ================================================================= PyTorch's format (.pt)
+# cr.save(obj, "x.pt") writes the zip archive torch.save writes; cr.load reads torch's files
+# (zip and pre-1.6 formats) through a restricted unpickler. torch is the oracle both ways.
+import io as _io  # noqa: E402
+import pickle  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+
+from chainrule.io import UnsafeCheckpointError  # noqa: E402
+from chainrule.models import lenet5  # noqa: E402
+
+
+def _pt_tree():
+    rng = np.random.default_rng(0)
+    sd = OrderedDict([
+        ("w32", cr.tensor(rng.standard_normal((3, 4)).astype(np.float32))),
+        ("f64", rng.standard_normal(5)), ("f16", np.arange(3, dtype=np.float16) / 3),
+        ("i64", np.arange(-3, 3, dtype=np.int64)), ("i32", np.array([2**31 - 1], np.int32)),
+        ("i16", np.array([-5], np.int16)), ("i8", np.arange(-2, 2, dtype=np.int8)),
+        ("u8", np.array([0, 255], np.uint8)), ("b", np.array([[True, False]])),
+        ("c64", np.array([1 + 2j], np.complex64)), ("scalar", np.array(2.5, np.float32)),
+        ("empty", np.zeros((0, 3), np.float32)),
+        ("strided", np.arange(24.0).reshape(4, 6)[:, ::2]),          # non-contiguous input
+        ("fortran", np.asfortranarray(np.arange(6, dtype=np.int64).reshape(2, 3))),
+    ])
+    return {"model": sd, "epoch": 3, "big": 2**100, "neg": -(2**40), "lr": 0.1,
+            "nan": math.nan, "name": "héllo", "none": None, "flags": [True, False],
+            "tuple": (1, (2.5, "x"), ()), "int_keys": {0: {"step": 7}, 1: {}},
+            "param": nn.Parameter(cr.ones(2))}
+
+
+def _torch_equal(ours, theirs, where="<root>"):
+    """Our tree (arrays / chainrule tensors) against what torch.load gave."""
+    import torch
+
+    if isinstance(ours, cr.Tensor | np.ndarray):
+        a = ours.detach().numpy() if isinstance(ours, cr.Tensor) else ours
+        assert isinstance(theirs, torch.Tensor), where
+        assert str(theirs.dtype) == f"torch.{a.dtype}", (where, theirs.dtype, a.dtype)
+        assert tuple(theirs.shape) == a.shape, where
+        np.testing.assert_array_equal(theirs.detach().numpy(), a, err_msg=where)
+        assert theirs.requires_grad == (isinstance(ours, cr.Tensor) and ours.requires_grad)
+        return
+    assert type(theirs) is type(ours), (where, type(theirs), type(ours))
+    if isinstance(ours, dict):
+        assert list(theirs) == list(ours), where
+        for k in ours:
+            _torch_equal(ours[k], theirs[k], f"{where}/{k}")
+    elif isinstance(ours, list | tuple):
+        assert len(theirs) == len(ours), where
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            _torch_equal(a, b, f"{where}/{i}")
+    elif isinstance(ours, float) and math.isnan(ours):
+        assert math.isnan(theirs), where
+    else:
+        assert theirs == ours, where
+
+
+@pytest.mark.torch
+def test_pt_written_by_chainrule_opens_in_torch_load_weights_only(tmp_path, torch):
+    obj = _pt_tree()
+    path = tmp_path / "ckpt.pt"
+    cr.save(obj, path)
+    back = torch.load(path, weights_only=True)
+    _torch_equal(obj, back)
+    assert isinstance(back["param"], torch.nn.Parameter) and back["param"].requires_grad
+    mapped = torch.load(path, weights_only=True, mmap=True)
+    assert torch.equal(mapped["model"]["w32"], back["model"]["w32"])
+    with zipfile.ZipFile(path) as z:                      # torch's layout and alignment
+        names = z.namelist()
+        assert names[0] == "archive/data.pkl" and "archive/version" in names
+        assert z.read("archive/byteorder") == b"little" and ".data/serialization_id" in \
+            " ".join(names)
+        blob = path.read_bytes()
+        for info in z.infolist():
+            if "/data/" in info.filename:
+                start = info.header_offset + 30 + len(info.filename) + struct.unpack(
+                    "<H", blob[info.header_offset + 28:info.header_offset + 30])[0]
+                assert start % 64 == 0, info.filename
+
+
+@pytest.mark.torch
+def test_one_object_saved_twice_shares_one_storage(tmp_path, torch):
+    w = cr.randn(3)
+    cr.save({"a": w, "b": w, "c": [w]}, tmp_path / "tied.pth")
+    back = torch.load(tmp_path / "tied.pth", weights_only=True)
+    assert back["a"].data_ptr() == back["b"].data_ptr() == back["c"][0].data_ptr()
+    again = cr.load(tmp_path / "tied.pth")
+    assert np.shares_memory(again["a"].numpy(), again["b"].numpy())
+
+
+def _torch_tree(torch):
+    base = torch.arange(24.0).reshape(4, 6)
+    sd = OrderedDict([
+        ("base", base), ("column", base[:, 1]), ("transposed", base.t()),
+        ("offset", base[2:, 3:]), ("expanded", torch.ones(3)[None].expand(4, 3)),
+        ("bf16", (torch.arange(6.0) / 7).to(torch.bfloat16)),
+        ("f16", torch.tensor([0.1, 65504.0], dtype=torch.float16)),
+        ("f64", torch.randn(2, 2, dtype=torch.float64)), ("i64", torch.arange(-2, 3)),
+        ("i32", torch.tensor([7], dtype=torch.int32)), ("i8", torch.tensor([-8], dtype=torch.int8)),
+        ("u8", torch.tensor([255], dtype=torch.uint8)), ("bool", torch.tensor([True, False])),
+        ("u16", torch.tensor([60000], dtype=torch.uint16)), ("scalar", torch.tensor(3.5)),
+        ("empty", torch.zeros(0, 2)),
+    ])
+    return {"sd": sd, "param": torch.nn.Parameter(torch.ones(2)), "size": torch.Size([2, 3]),
+            "dtype": torch.float64, "set": {1, 2}, "bytes": b"\x00\xff", "complex": 1 - 2j,
+            "epoch": 4, "nested": [{"lr": 0.5, "betas": (0.9, 0.999)}], 3: "int key"}
+
+
+def _check_torch_tree(back, theirs, torch):
+    for k, t in theirs["sd"].items():
+        got = back["sd"][k]
+        expect = t.float().numpy() if t.dtype == torch.bfloat16 else t.numpy()
+        assert isinstance(got, cr.Tensor), k
+        assert got.numpy().dtype == expect.dtype and got.shape == expect.shape, k
+        np.testing.assert_array_equal(got.numpy(), expect, err_msg=k)
+    assert type(back["sd"]) is OrderedDict
+    # views of one storage in torch are views of one array here
+    assert np.shares_memory(back["sd"]["base"].numpy(), back["sd"]["column"].numpy())
+    assert np.shares_memory(back["sd"]["base"].numpy(), back["sd"]["offset"].numpy())
+    assert isinstance(back["param"], nn.Parameter) and back["param"].requires_grad
+    assert back["size"] == (2, 3) and back["dtype"] == cr.float64 and back["set"] == {1, 2}
+    assert back["bytes"] == b"\x00\xff" and back["complex"] == 1 - 2j and back[3] == "int key"
+    assert back["nested"] == [{"lr": 0.5, "betas": (0.9, 0.999)}] and back["epoch"] == 4
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_torch_save_loads_with_chainrule(tmp_path, torch, zip_format):
+    theirs = _torch_tree(torch)
+    path = tmp_path / "theirs.pt"
+    torch.save(theirs, path, _use_new_zipfile_serialization=zip_format)
+    _check_torch_tree(cr.load(path), theirs, torch)
+    buf = _io.BytesIO()                                       # file objects, as torch takes
+    torch.save(theirs, buf, _use_new_zipfile_serialization=zip_format)
+    buf.seek(0)
+    _check_torch_tree(cr.load(buf), theirs, torch)
+
+
+@pytest.mark.torch
+def test_file_objects_both_ways(torch):
+    buf = _io.BytesIO()
+    cr.save({"w": cr.ones(2, 2)}, buf)
+    buf.seek(0)
+    assert torch.equal(torch.load(buf, weights_only=True)["w"], torch.ones(2, 2))
+    buf.seek(0)
+    assert np.array_equal(cr.load(buf)["w"].numpy(), np.ones((2, 2), np.float32))
+
+
+def _torch_lenet5(torch):
+    """chainrule.models.lenet5()'s layers and names, in torch."""
+    tnn = torch.nn
+    return tnn.Sequential(OrderedDict([
+        ("c1", tnn.Conv2d(1, 6, 5, padding=2)), ("act1", tnn.ReLU()), ("s2", tnn.MaxPool2d(2)),
+        ("c3", tnn.Conv2d(6, 16, 5)), ("act3", tnn.ReLU()), ("s4", tnn.MaxPool2d(2)),
+        ("flatten", tnn.Flatten()), ("f5", tnn.Linear(400, 120)), ("act5", tnn.ReLU()),
+        ("f6", tnn.Linear(120, 84)), ("act6", tnn.ReLU()), ("output", tnn.Linear(84, 10))]))
+
+
+@pytest.mark.torch
+def test_lenet5_state_dict_round_trips_through_torch(tmp_path, torch):
+    cr.manual_seed(0)
+    ours = lenet5()
+    theirs = _torch_lenet5(torch)
+    x = np.random.default_rng(0).random((4, 1, 28, 28)).astype(np.float32)
+    cr.save(ours.state_dict(), tmp_path / "ours.pt")            # chainrule -> torch
+    theirs.load_state_dict(torch.load(tmp_path / "ours.pt", weights_only=True))
+    np.testing.assert_allclose(theirs(torch.from_numpy(x)).detach().numpy(),
+                               ours(cr.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    torch.manual_seed(1)
+    theirs = _torch_lenet5(torch)                               # torch -> chainrule
+    torch.save(theirs.state_dict(), tmp_path / "theirs.pth")
+    fresh = lenet5()
+    fresh.load_state_dict(cr.load(tmp_path / "theirs.pth"))
+    np.testing.assert_allclose(fresh(cr.tensor(x)).detach().numpy(),
+                               theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.torch
+def test_optimizer_state_dict_round_trips(tmp_path, torch):
+    from chainrule import optim
+
+    cr.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(2):
+        opt.zero_grad()
+        model(cr.randn(4, 3)).sum().backward()
+        opt.step()
+    cr.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "o.pt")
+    loaded = torch.load(tmp_path / "o.pt", weights_only=True)
+    _torch_equal(opt.state_dict(), loaded["optimizer"])
+    twin = nn.Linear(3, 2)
+    twin_opt = optim.Adam(twin.parameters(), lr=0.01)
+    ckpt = cr.load(tmp_path / "o.pt")
+    twin.load_state_dict(ckpt["model"])
+    twin_opt.load_state_dict(ckpt["optimizer"])
+    x = cr.randn(4, 3)
+    for m, o in ((model, opt), (twin, twin_opt)):
+        o.zero_grad()
+        m(x).sum().backward()
+        o.step()
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+# ----------------------------------------------------------------- refusing code
+class _Evil:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _wrap(kind, payload):
+    if kind == "zip":
+        buf = _io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("archive/data.pkl", payload)
+            z.writestr("archive/version", "3\n")
+        return buf.getvalue()
+    if kind == "legacy":
+        return b"".join(pickle.dumps(v, protocol=2) for v in (
+            0x1950A86A20F9469CFC6C, 1001, {"little_endian": True})) + payload
+    return payload
+
+
+@pytest.mark.parametrize("kind", ["zip", "legacy", "plain"])
+@pytest.mark.parametrize("attack", ["reduce", "eval", "getattr", "protocol5", "nested"])
+def test_malicious_pickles_are_refused_and_run_nothing(tmp_path, kind, attack):
+    marker = tmp_path / "PWNED"
+    payload = {
+        "reduce": pickle.dumps({"w": _Evil(marker)}, protocol=2),
+        "eval": b"\x80\x02cbuiltins\neval\nX\x1a\x00\x00\x00__import__('os').getpid()\x85R.",
+        "getattr": b"\x80\x02cbuiltins\ngetattr\ncbuiltins\nobject\nX\x0e\x00\x00\x00"
+                   b"__subclasses__\x86R.",
+        "protocol5": pickle.dumps([_Evil(marker)], protocol=5),
+        "nested": pickle.dumps(OrderedDict(a=[1, {"b": (_Evil(marker),)}]), protocol=2),
+    }[attack]
+    path = tmp_path / "evil.pt"
+    path.write_bytes(_wrap(kind, payload))
+    with pytest.raises(UnsafeCheckpointError) as info:
+        cr.load(path, weights_only=False)          # restricted whatever the flag says
+    assert isinstance(info.value, pickle.UnpicklingError)
+    assert "refusing to unpickle" in str(info.value) and str(path) in str(info.value)
+    assert any(name in str(info.value) for name in ("system", "eval", "getattr"))
+    assert not marker.exists()
+
+
+@pytest.mark.torch
+def test_whole_model_and_numpy_pickles_are_refused_with_a_hint(tmp_path, torch):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")
+    with pytest.raises(UnsafeCheckpointError, match="state_dict"):
+        cr.load(tmp_path / "model.pt")
+    torch.save({"best": np.float64(0.9)}, tmp_path / "np.pt")
+    with pytest.raises(UnsafeCheckpointError, match="NumPy"):
+        cr.load(tmp_path / "np.pt")
+
+
+def _storage_pickle(torch, rebuild_args, storage=("storage", "FloatStorage", "0", "cpu", 4)):
+    """A data.pkl calling _rebuild_tensor_v2 on a storage, with chosen arguments."""
+    class Storage:
+        pass
+
+    class Fake:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2, (Storage(), *rebuild_args))
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return (storage[0], getattr(torch, storage[1]), *storage[2:])
+            return None
+
+    buf = _io.BytesIO()
+    P(buf, protocol=2).dump({"t": Fake()})
+    return buf.getvalue()
+
+
+def _torch_zip(path, data_pkl, storages):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", data_pkl)
+        for key, raw in storages.items():
+            z.writestr(f"archive/data/{key}", raw)
+        z.writestr("archive/version", "3\n")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("args, what", [
+    ((0, (5,), (1,), False, OrderedDict()), "reaches past"),
+    ((2, (2, 2), (1, 1), False, OrderedDict()), "reaches past"),
+    ((0, (2,), (-1,), False, OrderedDict()), "geometry"),
+    ((-1, (1,), (1,), False, OrderedDict()), "geometry"),
+    ((0, (2,), (1, 1), False, OrderedDict()), "geometry"),
+    ((0, "x", (1,), False, OrderedDict()), "geometry"),
+])
+def test_bad_tensor_geometry_is_refused_not_read_out_of_bounds(tmp_path, torch, args, what):
+    path = tmp_path / "bad.pt"
+    _torch_zip(path, _storage_pickle(torch, args), {"0": np.arange(4, dtype=np.float32)
+                                                    .tobytes()})
+    with pytest.raises(CheckpointError, match=what):
+        cr.load(path)
+
+
+@pytest.mark.torch
+def test_storages_of_the_wrong_size_or_missing_raise(tmp_path, torch):
+    pkl = _storage_pickle(torch, (0, (4,), (1,), False, OrderedDict()))
+    path = tmp_path / "s.pt"
+    _torch_zip(path, pkl, {"0": b"\x00" * 12})
+    with pytest.raises(CheckpointError, match="holds 12 bytes"):
+        cr.load(path)
+    _torch_zip(path, pkl, {})
+    with pytest.raises(CheckpointError, match="missing record"):
+        cr.load(path)
+    _torch_zip(path, pkl, {"0": b"\x00" * 16})
+    assert cr.load(path)["t"].shape == (4,)
+
+
+@pytest.mark.torch
+def test_cuda_tensors_need_map_location_as_in_torch_on_a_cpu_machine(tmp_path, torch):
+    src = tmp_path / "cpu.pt"
+    torch.save({"w": torch.ones(2)}, src)
+    with zipfile.ZipFile(src) as z:
+        records = {n: z.read(n) for n in z.namelist()}
+    prefix = next(n for n in records if n.endswith("data.pkl"))
+    records[prefix] = records[prefix].replace(b"X\x03\x00\x00\x00cpu",
+                                              b"X\x06\x00\x00\x00cuda:0")
+    path = tmp_path / "cuda.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        for n, raw in records.items():
+            z.writestr(n, raw)
+    with pytest.raises(RuntimeError, match="cuda:0.*map_location='cpu'"):
+        cr.load(path)
+    for where in ("cpu", torch.device("cpu"), {"cuda:0": "cpu"}, lambda s, loc: s):
+        assert np.array_equal(cr.load(path, map_location=where)["w"].numpy(), [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.load(tmp_path / "cpu.pt", map_location="cuda")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "half", "garbage_pickle", "torchscript"])
+def test_broken_pt_files_raise_checkpoint_error(tmp_path, damage):
+    path = tmp_path / "b.pt"
+    cr.save({"w": cr.ones(100), "n": 1}, path)
+    blob = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(blob[:-30])
+    elif damage == "half":
+        path.write_bytes(blob[: len(blob) // 2])
+    elif damage == "garbage_pickle":
+        _torch_zip(path, b"\x80\x02}q\x00(X\x01", {})
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("model/constants.pkl", b"")
+    with pytest.raises(CheckpointError) as info:
+        cr.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_pt_saves_are_atomic_and_check_the_object_first(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    cr.save({"w": cr.ones(3), "epoch": 1}, path)
+    old = path.read_bytes()
+    with pytest.raises(TypeError, match="a/1"):
+        cr.save({"a": [1, object()]}, path)
+    real = cr_io._write_torch
+
+    def dying(f, pickled, storages):
+        real(f, pickled, storages)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cr_io, "_write_torch", dying)
+    with pytest.raises(OSError, match="disk full"):
+        cr.save({"w": cr.zeros(3)}, path)
+    assert path.read_bytes() == old and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    with pytest.raises(TypeError, match="metadata"):
+        cr.save({}, tmp_path / "m.pt", metadata={"a": "b"})
+    assert cr_io.load_metadata(path) == {}
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="contains itself"):
+        cr.save(loop, tmp_path / "loop.pt")
+
+
+def test_pt_round_trip_within_chainrule_keeps_types(tmp_path):
+    obj = _pt_tree()
+    cr.save(obj, tmp_path / "x.ckpt")
+    back = cr.load(tmp_path / "x.ckpt")
+    for k, v in obj["model"].items():
+        a = v.detach().numpy() if isinstance(v, cr.Tensor) else v
+        assert isinstance(back["model"][k], cr.Tensor) and back["model"][k].numpy().dtype == \
+            a.dtype
+        np.testing.assert_array_equal(back["model"][k].numpy(), a)
+    assert type(back["model"]) is OrderedDict and back["int_keys"] == {0: {"step": 7}, 1: {}}
+    assert back["tuple"] == (1, (2.5, "x"), ()) and back["big"] == 2**100
+    assert isinstance(back["param"], nn.Parameter)
+    cr.save({"x": 1}, tmp_path / "x.safetensors")             # safetensors stays the default
+    assert cr_io._sniff((tmp_path / "x.safetensors").read_bytes()[:512]) == "safetensors"
+
+
+@pytest.mark.torch
+def test_a_pickle_that_alters_a_built_tensor_is_refused(tmp_path, torch):
+    class Storage:
+        pass
+
+    class Fake:   # REDUCE then BUILD: sets the tensor's grad_fn slot
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2,
+                    (Storage(), 0, (4,), (1,), False, OrderedDict()),
+                    (None, {"grad_fn": OrderedDict()}))
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", 4) if isinstance(
+                obj, Storage) else None
+
+    buf = _io.BytesIO()
+    P(buf, protocol=2).dump({"t": Fake()})
+    _torch_zip(tmp_path / "b.pt", buf.getvalue(), {"0": bytes(16)})
+    with pytest.raises(UnsafeCheckpointError, match="alters a tensor"):
+        cr.load(tmp_path / "b.pt")

@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.data._errors import DataError, DataNotFoundError
-from chainrule.data.dataset import Dataset, apply_transform
+from chainrule.data.dataset import (
+    Dataset,
+    apply_transform,
+    default_collate,
+    is_batchable,
+    transform_sample,
+)
 from chainrule.data.download import (
     DownloadError,
     cache_dir,
@@ -35,40 +41,48 @@ from chainrule.data.download import (
     remove_empty_folders,
 )
 from chainrule.data.idx import PathLike, decompress, parse_idx
-from chainrule.data.transforms import ToTensor
-from chainrule.tensor import Tensor, from_numpy
 
 _HINT = ("Point chainrule at a copy: set CHAINRULE_DATA to a folder containing {folder}/ with "
          "the four IDX files ({files}), or pass root=/path/to/{folder}.")
 
 
 class ImageDataset(Dataset):
-    """Images `data` (N, H, W) uint8 and labels `targets` (N,) int64, batched by fancy indexing.
+    """Images `data` (N, H, W) uint8 and labels `targets` (N,) int64, as torchvision's MNIST.
 
-    `transform` maps a batch of images (see `chainrule.data.transforms`; single samples go
-    through it as a batch of one). None means `ToTensor()`: float32 (N, 1, H, W) in [0, 1], so
-    batches are float32 as torchvision's usual `transform=ToTensor()` gives them; pass
-    `Identity()` for the raw uint8 images. `ds[i]` is `(image tensor, int label)`.
+    `ds[i]` is `(transform(image), target_transform(label))` by torchvision's rules: the image
+    is its (H, W) uint8 array (chainrule's stand-in for torchvision's PIL image: what
+    `np.asarray` of that gives) and the label an int, so `transform=ToTensor()` gives the usual
+    (1, H, W) float32 tensor in [0, 1]. Without a transform `ds[i]` is the raw array, which a
+    DataLoader stacks into (N, H, W) uint8 tensors. Batches are cut by fancy indexing, the
+    transform run on the whole batch when it is batchable (see `chainrule.data.transforms`),
+    else sample by sample: the same values either way.
     """
 
     def __init__(self, data: np.ndarray, targets: np.ndarray, classes: Sequence[str],
-                 transform: Callable[..., Any] | None = None) -> None:
+                 transform: Callable[..., Any] | None = None,
+                 target_transform: Callable[..., Any] | None = None) -> None:
         self.data = data
         self.targets = np.asarray(targets, np.int64)
         self.classes = list(classes)
-        self.transform = ToTensor() if transform is None else transform
+        self.transform = transform
+        self.target_transform = target_transform
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        img = self.data[index]
-        img = apply_transform(self.transform, img[None])[0]
-        return from_numpy(np.asarray(img)), int(self.targets[index])
+    def _sample(self, index: int, rng: np.random.Generator | None) -> tuple[Any, Any]:
+        img = transform_sample(self.transform, self.data[index].copy(), rng)
+        target = int(self.targets[index])
+        return img, transform_sample(self.target_transform, target, rng)
 
-    def get_batch(self, indices: np.ndarray,
-                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return apply_transform(self.transform, self.data[indices], rng), self.targets[indices]
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        return self._sample(index, None)
+
+    def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Any:
+        if self.target_transform is None and is_batchable(self.transform):
+            return apply_transform(self.transform, self.data[indices], rng), \
+                self.targets[indices]
+        return default_collate([self._sample(int(i), rng) for i in indices])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} images {tuple(self.data.shape[1:])})"
@@ -78,8 +92,8 @@ class MNIST(ImageDataset):
     """The MNIST handwritten digits: `.data` (N, 28, 28) uint8, `.targets` (N,) int64.
 
     Args: `root` (a folder to look in first, and to download to), `train` (60,000 training or
-    10,000 test images), `download` (allow downloading), `transform` (a batch transform;
-    default `ToTensor()`, see `ImageDataset`),
+    10,000 test images), `download` (allow downloading), `transform` / `target_transform`
+    (applied to each image / label, as in torchvision; see `ImageDataset`),
     `mirrors` (base URLs to download from, tried in turn), `verify` (check md5s of local files),
     `progress` (show a download progress bar; default: when stderr is a terminal),
     `timeout` (seconds per network operation).
@@ -116,7 +130,8 @@ class MNIST(ImageDataset):
     def __init__(self, root: PathLike | None = None, train: bool = True, download: bool = True,
                  transform: Callable[..., Any] | None = None,
                  mirrors: Sequence[str] | None = None, verify: bool = True,
-                 progress: bool | None = None, timeout: float = 30.0) -> None:
+                 progress: bool | None = None, timeout: float = 30.0,
+                 target_transform: Callable[..., Any] | None = None) -> None:
         self.train = bool(train)
         self.root = None if root is None else Path(root)
         self.verify = verify
@@ -142,7 +157,7 @@ class MNIST(ImageDataset):
             found = (*self._fetch(target, names, download, searched, mirrors, progress,
                                   timeout), target, "download")
         data, targets, self.folder, self.source = found
-        super().__init__(data, targets, self.classes_, transform)
+        super().__init__(data, targets, self.classes_, transform, target_transform)
 
     # ------------------------------------------------------------------ locating files
     def _candidates(self) -> list[tuple[str, Path]]:

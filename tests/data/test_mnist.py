@@ -150,12 +150,16 @@ def test_items_batches_and_transform(tmp_path, trusted):
     assert FashionMNIST.classes_[0] == "T-shirt/top"
 
 
-def test_default_transform_is_to_tensor_and_identity_gives_raw(tmp_path, trusted):
+def test_no_transform_gives_the_raw_images_as_torchvision_gives_pil_images(tmp_path, trusted):
     trusted.write(tmp_path)
-    x, y = next(iter(DataLoader(MNIST(root=tmp_path, download=False), batch_size=8)))
+    x, y = next(iter(DataLoader(MNIST(root=tmp_path, download=False, transform=T.ToTensor()),
+                                batch_size=8)))
     assert x.shape == (8, 1, 28, 28) and str(x.dtype) == "float32" and str(y.dtype) == "int64"
     assert float(x.numpy().max()) <= 1.0
-    raw = MNIST(root=tmp_path, download=False, transform=T.Identity())
+    img, label = MNIST(root=tmp_path, download=False)[0]
+    assert isinstance(img, np.ndarray) and img.shape == (28, 28) and img.dtype == np.uint8
+    assert isinstance(label, int)
+    raw = MNIST(root=tmp_path, download=False)
     x, _ = next(iter(DataLoader(raw, batch_size=8)))
     assert x.shape == (8, 28, 28) and str(x.dtype) == "uint8"
     np.testing.assert_array_equal(x.numpy(), trusted.arrays[TRAIN[0]][:8])
