@@ -107,7 +107,7 @@ def test_forward_and_backward_match_torch(torch, activation, pooling):
     tnet = _torch_lenet(torch, activation, pooling)
     assert repr(net) == repr(tnet)
     assert list(net.state_dict()) == list(tnet.state_dict())
-    tnet.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    tnet.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in net.state_dict().items()})
     x, y = _digits()
     assert (x == 0).mean() > 0.8
 
@@ -132,7 +132,8 @@ def test_forward_and_backward_match_torch(torch, activation, pooling):
         for k, p in net.named_parameters():
             assert p.grad is not None and p.grad.dtype == dtype, k
             assert np.abs(p.grad.detach().numpy()).max() > 0, k
-            _assert_close(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol, atol, f"{k} gradient")
+            _assert_close(p.grad.detach().numpy(), tparams[k].grad.numpy(), rtol, atol,
+                          f"{k} gradient")
         _assert_close(cx.grad.detach().numpy(), tx.grad.numpy(), rtol, atol, "input gradient")
 
 
@@ -141,5 +142,6 @@ def test_torch_state_dict_loads_into_lenet(torch):
     net = lenet5()
     net.load_state_dict(tnet.state_dict())
     x = _digits(3, seed=1)[0]
-    _assert_close(net(cr.tensor(x)).detach().numpy(), tnet(torch.from_numpy(x)).detach().numpy(), 1e-4,
+    _assert_close(net(cr.tensor(x)).detach().numpy(), tnet(torch.from_numpy(x)).detach().numpy(),
+                  1e-4,
                   1e-5, "logits")
