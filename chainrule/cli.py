@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,6 +23,9 @@ import chainrule as cr
 from chainrule import io, models, nn, optim
 from chainrule import train as training
 from chainrule.data import DataLoader, load_dataset, transforms
+from chainrule.inspect.summary import add_summary_parser, summary_command
+from chainrule.inspect.trace import add_trace_parser, trace_command
+from chainrule.inspect._commands import add_picture_parsers, plot_command, visualize_command
 
 DATASETS = ("mnist", "fashion-mnist")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -65,9 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model and report test accuracy",
                        description="Train a model on MNIST or Fashion-MNIST and print progress, "
                        "one line per epoch and the final test accuracy.")
-    t.add_argument("--model", default="lenet5",
-                   help=f"model name ({', '.join(models.MODELS)}); default lenet5")
-    t.add_argument("--dataset", default="mnist", choices=DATASETS)
+    t.add_argument("--model", help=f"model name ({', '.join(RECIPES)}); default lenet5")
+    t.add_argument("--dataset", choices=DATASETS, help="default mnist")
     recipe = "; ".join(f"{m}: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in r.items())
                        for m, r in RECIPES.items())
     t.epilog = f"Default recipes (flags override them): {recipe}."
@@ -81,15 +85,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="learning-rate schedule (cosine: anneal to 0 over the run)")
     t.add_argument("--augment-shift", type=int, metavar="PIXELS",
                    help="random translations of up to ±PIXELS during training (0: none)")
-    t.add_argument("--hidden", type=int, nargs="+", default=[256],
-                   help="MLP hidden layer sizes, e.g. --hidden 512 256")
-    t.add_argument("--activation", default="relu", choices=sorted(models.ACTIVATIONS))
-    t.add_argument("--pooling", default="max", choices=("max", "avg"), help="LeNet-5 pooling")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--hidden", type=int, nargs="+",
+                   help="MLP hidden layer sizes, e.g. --hidden 512 256 (default 256)")
+    t.add_argument("--activation", choices=sorted(models.ACTIVATIONS), help="default relu")
+    t.add_argument("--pooling", choices=("max", "avg"), help="LeNet-5 pooling (default max)")
+    t.add_argument("--seed", type=int, help="default 0")
     t.add_argument("--save", metavar="PATH", help="write a checkpoint after every epoch")
     t.add_argument("--resume", action="store_true",
-                   help="continue from the --save checkpoint if it exists")
-    t.add_argument("--history", metavar="PATH", help="write one JSON record per epoch")
+                   help="continue the run saved in the --save checkpoint, if it exists, with "
+                   "its recipe (flags that contradict it are refused, except a larger --epochs)")
+    t.add_argument("--history", metavar="PATH",
+                   help="append one JSON record per epoch (JSON lines) as each epoch ends")
     t.add_argument("--data-root", metavar="DIR", help="folder holding the dataset files")
     t.add_argument("--no-download", action="store_true", help="never download datasets")
     t.add_argument("--train-limit", type=int, metavar="N",
@@ -104,12 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data-root", metavar="DIR")
     e.add_argument("--no-download", action="store_true")
     e.add_argument("--batch-size", type=int, default=1000)
+    add_summary_parser(sub)
+    add_trace_parser(sub)
+    add_picture_parsers(sub)
     return p
 
 
 def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, download: bool,
-             train_limit: int | None = None, need_train: bool = True, shift: int = 0
-             ) -> tuple[DataLoader | None, DataLoader]:
+             train_limit: int | None = None, need_train: bool = True, shift: int = 0,
+             fallback: bool = False) -> tuple[DataLoader | None, DataLoader]:
+    """The train and test loaders. `fallback`: whether missing data may be replaced by the
+    bundled digits (only for a run that named no dataset, folder or download rule)."""
     mean, std = STATS[dataset]
     prep = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
     augment = transforms.Compose([transforms.ToTensor(), transforms.RandomShift(shift),
@@ -121,12 +132,13 @@ def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, downloa
         said.append(line)
         print(line)
 
-    test_set = load_dataset(dataset, train=False, root=root, download=download, log=announce)
+    test_set = load_dataset(dataset, train=False, root=root, download=download,
+                            fallback=fallback, log=announce)
     test = DataLoader(test_set, batch_size=1000, transform=prep)
     if not need_train:
         return None, test
     train_set: Any = load_dataset(dataset, train=True, root=root, download=download,
-                                  log=None if said else print)
+                                  fallback=fallback, log=None if said else print)
     if train_limit is not None:
         if train_limit <= 0:
             raise CLIError(f"--train-limit must be positive, got {train_limit}")
@@ -134,6 +146,13 @@ def _loaders(dataset: str, batch_size: int, seed: int, root: str | None, downloa
     train = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=seed,
                        transform=augment)
     return train, test
+
+
+def _zero_config(args: argparse.Namespace) -> bool:
+    """The main job as the README runs it: no dataset, folder or download rule named anywhere.
+    Only then may missing MNIST be replaced by the bundled digits (loudly)."""
+    return (args.dataset is None and args.data_root is None and not args.no_download
+            and not os.environ.get("CHAINRULE_DATA"))
 
 
 def _model(config: dict[str, Any]) -> nn.Module:
@@ -167,55 +186,207 @@ def _scheduler(name: str, opt: Any, epochs: int, steps: int) -> tuple[Any, str]:
     return None, "epoch"
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    if args.model not in models.MODELS:
-        raise CLIError(f"unknown model {args.model!r}; choose from {', '.join(models.MODELS)}")
-    for key, value in RECIPES.get(args.model, RECIPES["mlp"]).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+#: what a run is made of, as `train` flags (dest names), and their defaults beside RECIPES
+MODEL_KEYS = ("model", "hidden", "activation", "pooling", "dataset")
+RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule",
+               "augment_shift")
+RUN_KEYS = ("seed", "train_limit")
+DEFAULTS: dict[str, Any] = {"model": "lenet5", "hidden": [256], "activation": "relu",
+                            "pooling": "max", "dataset": "mnist", "seed": 0}
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _show(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+class _HistoryFile(training.Callback):
+    """`--history`: one JSON line per epoch, appended as each epoch ends (so an interrupted run
+    keeps the epochs it finished)."""
+
+    KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
+            "seconds")
+
+    def __init__(self, path: str, earlier: Sequence[dict[str, Any]]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("".join(self._line(r) for r in earlier))
+
+    def _line(self, record: dict[str, Any]) -> str:
+        return json.dumps({k: record[k] for k in self.KEYS if k in record}) + "\n"
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
+        with self.path.open("a") as f:
+            f.write(self._line(record))
+        return False
+
+
+class _LastEpoch(training.Callback):
+    def __init__(self, done: int) -> None:
+        self.done = done
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
+        self.done = epoch
+        return False
+
+
+def _saved_run(path: str) -> dict[str, Any]:
+    state = io.load(path)
+    if not isinstance(state, dict) or "config" not in state or "epoch" not in state:
+        raise CLIError(f"--resume: {path} is not a checkpoint written by `chainrule train`")
+    if "recipe" not in state["config"]:
+        raise CLIError(f"--resume: {path} does not record its recipe (written by an older "
+                       f"chainrule), so it cannot be continued exactly; start a new run")
+    return state
+
+
+def _adopt(args: argparse.Namespace, given: set[str], saved: dict[str, Any], path: str) -> None:
+    """Continue the saved run: take its recipe, refusing typed flags that contradict it (more
+    epochs are allowed: the schedule is then rebuilt for the new length)."""
+    config = saved["config"]
+    recorded = {**{k: config.get(k) for k in MODEL_KEYS}, **config["recipe"],
+                **config.get("run", {})}
+    conflicts = [f"{_flag(k)} {_show(getattr(args, k))} (the checkpoint has {_show(v)})"
+                 for k, v in recorded.items()
+                 if k in given and k != "epochs" and getattr(args, k) != v]
+    if conflicts:
+        raise CLIError(f"--resume: {'; '.join(conflicts)} contradicts the run saved in {path}; "
+                       f"drop the flag to continue that run, or train a new one without --resume")
+    for k, v in recorded.items():
+        if k not in given:
+            setattr(args, k, v)
+    if args.epochs < saved["epoch"]:
+        raise CLIError(f"--resume: {path} has already trained {saved['epoch']} epochs; "
+                       f"--epochs {args.epochs} is fewer")
+
+
+def _check_recipe(args: argparse.Namespace) -> None:
     if args.augment_shift < 0:
         raise CLIError(f"--augment-shift must be >= 0, got {args.augment_shift}")
     for flag in ("epochs", "batch_size"):
         if getattr(args, flag) <= 0:
-            raise CLIError(f"--{flag.replace('_', '-')} must be positive, got "
-                           f"{getattr(args, flag)}")
+            raise CLIError(f"{_flag(flag)} must be positive, got {getattr(args, flag)}")
     if args.lr <= 0:
         raise CLIError(f"--lr must be positive, got {args.lr}")
+
+
+def _describe(args: argparse.Namespace) -> str:
+    opt = f"{args.optimizer} lr {args.lr:g}"
+    if args.optimizer in ("sgd", "rmsprop") and args.momentum:
+        opt += f" momentum {args.momentum:g}"
+    if args.weight_decay:
+        opt += f" weight decay {args.weight_decay:g}"
+    return (f"{args.epochs} epochs, {opt} ({args.schedule} schedule), batch {args.batch_size}"
+            + (f", random shifts ±{args.augment_shift}px" if args.augment_shift else ""))
+
+
+def _rebuild_schedule(args: argparse.Namespace, opt: Any, steps: int, done: int) -> Any:
+    """The schedule of a run planned for `args.epochs` epochs, moved on to the end of epoch
+    `done`: the learning rate continues that curve (cosine from the new length, never 0)."""
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] = args.lr
+    sched, interval = _scheduler(args.schedule, opt, args.epochs, steps)
+    if sched is not None:
+        with warnings.catch_warnings():  # stepping the schedule alone, on purpose
+            warnings.simplefilter("ignore")
+            for _ in range(done if interval == "epoch" else done * steps):
+                sched.step()
+    return sched
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    keys = (*MODEL_KEYS, *RECIPE_KEYS, *RUN_KEYS)
+    given = {k for k in keys if getattr(args, k) is not None}
+    fallback = _zero_config(args)
     if args.resume and not args.save:
         raise CLIError("--resume needs --save PATH (the checkpoint to continue from)")
+    saved = _saved_run(args.save) if args.resume and os.path.exists(args.save) else None
+    if saved is not None:
+        _adopt(args, given, saved, args.save)
+    for k, v in DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.model not in models.MODELS:
+        raise CLIError(f"unknown model {args.model!r}; choose from {', '.join(models.MODELS)}")
+    if args.model not in RECIPES:
+        raise CLIError(f"train: {args.model} takes 3-channel ImageNet-sized images, not 28×28 "
+                       f"digits; `chainrule train` trains {' and '.join(RECIPES)} (see "
+                       f"`chainrule summary --model {args.model}` for its size)")
+    for key, value in RECIPES[args.model].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    _check_recipe(args)
     for flag, path in (("--save", args.save), ("--history", args.history)):
         if path:
             _writable(path, flag)
     cr.manual_seed(args.seed)
-    config = {"model": args.model, "hidden": list(args.hidden), "activation": args.activation,
-              "pooling": args.pooling, "dataset": args.dataset}
+    config: dict[str, Any] = {k: getattr(args, k) for k in MODEL_KEYS}
+    config["recipe"] = {k: getattr(args, k) for k in RECIPE_KEYS}
+    config["run"] = {k: getattr(args, k) for k in RUN_KEYS}
     model = _model(config)
     train_loader, test_loader = _loaders(args.dataset, args.batch_size, args.seed,
                                          args.data_root, not args.no_download, args.train_limit,
-                                         shift=args.augment_shift)
+                                         shift=args.augment_shift, fallback=fallback)
     assert train_loader is not None  # asked for with need_train (the default)
+    source = getattr(test_loader.dataset, "name", args.dataset)
+    config["data"] = source
     opt = _optimizer(args, model.parameters())
     sched, interval = _scheduler(args.schedule, opt, args.epochs, len(train_loader))
+    done, earlier = 0, []
     n_params = sum(p.numel() for p in model.parameters())
-    source = getattr(test_loader.dataset, "name", args.dataset)
-    print(f"training {args.model} ({n_params:,} parameters) on {source}: "
-          f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test examples, "
-          f"{args.epochs} epochs, {args.optimizer} lr {args.lr} ({args.schedule} schedule), "
-          f"batch {args.batch_size}"
-          + (f", random shifts ±{args.augment_shift}px" if args.augment_shift else ""))
-    history = training.fit(model, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
-                           val_loader=test_loader, val_name="test", scheduler=sched,
-                           scheduler_interval=interval,
-                           progress=False if args.no_progress else None,
-                           checkpoint=args.save, resume=args.resume, config=config)
+    if saved is not None:
+        if saved["config"].get("data", source) != source:
+            raise CLIError(f"--resume: {args.save} was trained on {saved['config']['data']}, "
+                           f"but this run found {source}")
+        done, earlier = int(saved["epoch"]), list(saved.get("history", []))
+        planned = saved["config"]["recipe"]["epochs"]
+        longer = args.epochs != planned
+        training.load_checkpoint(args.save, model, opt, None if longer else sched, train_loader)
+        print(f"resuming {args.model} ({n_params:,} parameters) on {source} from {args.save} "
+              f"after epoch {done} of {planned}: {_describe(args)}")
+        if done == args.epochs:
+            print(f"nothing to train: the run already did its {done} epochs (pass a larger "
+                  f"--epochs to train longer)")
+        elif longer:
+            sched = _rebuild_schedule(args, opt, len(train_loader), done)
+            print(f"--epochs {args.epochs}: the {args.schedule} schedule is rebuilt for "
+                  f"{args.epochs} epochs; epoch {done + 1} runs at lr "
+                  f"{opt.param_groups[0]['lr']:.4g}")
+    else:
+        print(f"training {args.model} ({n_params:,} parameters) on {source}: "
+              f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test "
+              f"examples, {_describe(args)}")
+    last = _LastEpoch(done)
+    callbacks: list[training.Callback] = [last]
     if args.history:
-        keys = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                "seconds")
-        Path(args.history).write_text("".join(
-            json.dumps({k: r[k] for k in keys if k in r}) + "\n" for r in history))
+        callbacks.append(_HistoryFile(args.history, earlier))
+    try:
+        history = training.fit(model, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
+                               val_loader=test_loader, val_name="test", scheduler=sched,
+                               scheduler_interval=interval,
+                               progress=False if args.no_progress else None,
+                               checkpoint=args.save, config=config, callbacks=callbacks,
+                               initial_epoch=done, initial_history=earlier)
+    except KeyboardInterrupt:
+        print(_interrupted(args, last.done), file=sys.stderr)
+        return 130
     if history:
         print(f"final test accuracy: {history[-1]['test_accuracy']:.2%}")
     return 0
+
+
+def _interrupted(args: argparse.Namespace, done: int) -> str:
+    line = f"chainrule: interrupted in epoch {done + 1}"
+    if args.save and done > 0:
+        again = list(args.argv) + ([] if args.resume else ["--resume"])
+        return (f"{line}; the last checkpoint is {args.save} (after epoch {done}). Resume with: "
+                f"chainrule {shlex.join(again)}")
+    if args.save:
+        return f"{line}; no epoch finished, so no checkpoint was written"
+    return f"{line}; nothing was saved (pass --save PATH to be able to resume)"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -225,23 +396,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config = state["config"]
     model = _model(config)
     model.load_state_dict(state["model"])
+    fallback = _zero_config(args)
     dataset = args.dataset or config["dataset"]
     _, test = _loaders(dataset, args.batch_size, 0, args.data_root, not args.no_download,
-                       need_train=False)
+                       need_train=False, fallback=fallback)
     result = training.evaluate(model, test, nn.CrossEntropyLoss())
-    print(f"{config['model']} on {dataset} test set ({len(test.dataset):,} examples): "
+    source = getattr(test.dataset, "name", dataset)
+    print(f"{config['model']} on the {source} test set ({len(test.dataset):,} examples): "
           f"loss {result['loss']:.4f}, accuracy {result['accuracy']:.2%}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help()
         return 2
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+        return {"train": cmd_train, "evaluate": cmd_evaluate,
+                "summary": summary_command, "trace": trace_command,
+                "visualize": lambda a: visualize_command(a, _model, STATS),
+                "plot": plot_command}[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130

@@ -116,7 +116,8 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
         metrics: dict[str, Callable[[Tensor, Tensor], float]] | None = None,
         callbacks: Sequence[Callback] = (), progress: bool | None = None,
         log: Callable[[str], None] | None = print, checkpoint: str | os.PathLike | None = None,
-        resume: bool = False, config: dict[str, Any] | None = None) -> History:
+        resume: bool = False, config: dict[str, Any] | None = None,
+        initial_epoch: int = 0, initial_history: Sequence[Record] = ()) -> History:
     """Train for `epochs` epochs and return the per-epoch history.
 
     Each step is the lecture's recipe: forward, loss, backward (error signals for every
@@ -124,13 +125,15 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
     epoch (accuracy is always included). `scheduler_interval` is 'epoch' or 'batch'. With
     `checkpoint`, the full training state is saved after every epoch; with `resume=True` and an
     existing checkpoint, training continues from it exactly as an uninterrupted run would.
+    A caller that restored the state itself passes `initial_epoch` (the epochs already done)
+    and `initial_history` (their records) instead.
     """
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'batch', "
                          f"got {scheduler_interval!r}")
     metric_fns = {"accuracy": accuracy, **(metrics or {})}
-    history = History()
-    start = 0
+    history = History(initial_history)
+    start = initial_epoch
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state = load_checkpoint(checkpoint, model, optimizer, scheduler, train_loader)
         start = int(state["epoch"])

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from chainrule import optim
 from chainrule.cli import main
 
 pytest.importorskip("sklearn", reason="the offline digits fallback needs scikit-learn "
@@ -40,7 +43,7 @@ def test_help_documents_every_command(capsys) -> None:
 
 def test_train_falls_back_saves_history_and_evaluates(offline, capsys) -> None:
     ckpt, hist = offline / "run.safetensors", offline / "run.json"
-    code = main(["train", "--model", "mlp", "--epochs", "2", "--no-download", "--no-progress",
+    code = main(["train", "--model", "mlp", "--epochs", "2", "--no-progress",
                  "--lr", "0.05", "--save", str(ckpt), "--history", str(hist)])
     out = capsys.readouterr().out
     assert code == 0
@@ -50,36 +53,140 @@ def test_train_falls_back_saves_history_and_evaluates(offline, capsys) -> None:
     records = [json.loads(line) for line in hist.read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     assert set(records[0]) == {"epoch", "train_loss", "train_accuracy", "test_loss",
-                               "test_accuracy", "seconds"}
+                               "test_accuracy", "lr", "seconds"}
     assert records[-1]["test_accuracy"] > 0.8
     assert f"final test accuracy: {records[-1]['test_accuracy']:.2%}" in out
-    assert main(["evaluate", "--checkpoint", str(ckpt), "--no-download"]) == 0
-    assert f"accuracy {records[-1]['test_accuracy']:.2%}" in capsys.readouterr().out
-
-
-def test_resume_continues_the_epoch_count(offline, capsys) -> None:
-    ckpt = offline / "run.safetensors"
-    args = ["train", "--model", "mlp", "--epochs", "1", "--no-download", "--no-progress",
-            "--save", str(ckpt)]
-    assert main(args) == 0
-    args[4] = "2"
-    assert main([*args, "--resume"]) == 0
+    assert main(["evaluate", "--checkpoint", str(ckpt)]) == 0
     out = capsys.readouterr().out
-    assert "resumed from" in out and "epoch   2" in out
+    assert "mlp on the sklearn-digits test set (359 examples)" in out
+    assert f"accuracy {records[-1]['test_accuracy']:.2%}" in out
+
+
+@pytest.mark.parametrize("explicit", ["--no-download", "--data-root", "--dataset", "env"])
+def test_data_named_explicitly_is_never_swapped_for_the_digits(explicit, offline, monkeypatch,
+                                                                 capsys) -> None:
+    empty = offline / "empty"
+    empty.mkdir()
+    extra = {"--no-download": ["--no-download"], "--data-root": ["--data-root", str(empty)],
+             "--dataset": ["--dataset", "fashion-mnist"], "env": []}[explicit]
+    if explicit == "env":
+        monkeypatch.setenv("CHAINRULE_DATA", str(empty))
+    assert main(["train", "--model", "mlp", "--epochs", "1", *extra]) == 1
+    out, err = capsys.readouterr()
+    assert "training" not in out and "digits" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainrule: error:")
+    assert "not found: looked for" in lines[0]
+    if explicit in ("--data-root", "env"):
+        assert str(empty) in lines[0]
+
+
+def _run(tmp: Path, *flags: str) -> list[str]:
+    return ["train", "--model", "mlp", "--hidden", "16", "--no-progress", "--batch-size", "256",
+            "--lr", "0.05", "--save", str(tmp / "run.safetensors"), "--history",
+            str(tmp / "run.json"), *flags]
+
+
+def _history(tmp: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp / "run.json").read_text().splitlines()]
+
+
+def test_resume_after_a_finished_run_trains_nothing(offline, capsys) -> None:
+    assert main(_run(offline, "--epochs", "2")) == 0
+    before = _history(offline)
+    capsys.readouterr()
+    assert main(_run(offline, "--epochs", "2", "--resume")) == 0
+    out = capsys.readouterr().out
+    assert "after epoch 2 of 2" in out and "nothing to train" in out
+    assert "epoch   3" not in out and _history(offline) == before
+    assert main([*_run(offline, "--resume")]) == 0       # no --epochs: the saved run's 2
+    assert "nothing to train" in capsys.readouterr().out
+
+
+def test_resume_with_more_epochs_rebuilds_the_schedule(offline, capsys) -> None:
+    assert main(_run(offline, "--epochs", "2")) == 0
+    capsys.readouterr()
+    assert main(_run(offline, "--epochs", "4", "--resume")) == 0
+    out = capsys.readouterr().out
+    cosine = [0.05 * (1 + math.cos(math.pi * e / 4)) / 2 for e in (2, 3)]
+    assert "after epoch 2 of 2: 4 epochs, sgd lr 0.05 momentum 0.9 (cosine schedule)" in out
+    assert f"rebuilt for 4 epochs; epoch 3 runs at lr {cosine[0]:.4g}" in out
+    lrs = [r["lr"] for r in _history(offline)]
+    assert [r["epoch"] for r in _history(offline)] == [1, 2, 3, 4]
+    assert lrs[:2] == pytest.approx([0.05, 0.025]) and lrs[2:] == pytest.approx(cosine)
+    assert min(lrs) > 0
+
+
+@pytest.mark.parametrize("flags, conflict", [
+    (["--epochs", "4", "--lr", "0.5"], "--lr 0.5 (the checkpoint has 0.05)"),
+    (["--optimizer", "adam"], "--optimizer adam (the checkpoint has sgd)"),
+    (["--hidden", "32"], "--hidden 32 (the checkpoint has 16)"),
+    (["--epochs", "1"], "has already trained 2 epochs; --epochs 1 is fewer"),
+])
+def test_resume_refuses_flags_that_contradict_the_checkpoint(flags, conflict, offline,
+                                                             capsys) -> None:
+    assert main(_run(offline, "--epochs", "2")) == 0
+    capsys.readouterr()
+    argv = _run(offline, "--resume", *flags)
+    if "--hidden" in flags:   # replace the recipe's --hidden 16 rather than repeat the flag
+        argv = argv[:3] + argv[5:]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and conflict in err[0] and "--resume" in err[0]
+
+
+def test_interrupt_keeps_history_names_the_resume_command_and_resumes_exactly(
+        offline, monkeypatch, capsys) -> None:
+    straight = offline / "straight"
+    straight.mkdir()
+    assert main(_run(straight, "--epochs", "3")) == 0
+    capsys.readouterr()
+    steps = {"n": 0}
+    step = optim.SGD.step
+
+    def interrupted_step(self, *a, **k):
+        steps["n"] += 1
+        if steps["n"] == 2 * 6 + 1:       # the first step of epoch 3 (1438 examples / 256)
+            raise KeyboardInterrupt
+        return step(self, *a, **k)
+
+    monkeypatch.setattr(optim.SGD, "step", interrupted_step)
+    assert main(_run(offline, "--epochs", "3")) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted in epoch 3" in err[0]
+    assert f"the last checkpoint is {offline / 'run.safetensors'} (after epoch 2)" in err[0]
+    assert [r["epoch"] for r in _history(offline)] == [1, 2]
+    command = err[0].split("Resume with: ")[1]
+    assert command.startswith("chainrule train ") and command.endswith("--resume")
+    monkeypatch.setattr(optim.SGD, "step", step)
+    assert main(shlex.split(command)[1:]) == 0
+    drop = ("seconds",)
+    assert ([{k: v for k, v in r.items() if k not in drop} for r in _history(offline)]
+            == [{k: v for k, v in r.items() if k not in drop} for r in _history(straight)])
+
+
+def test_interrupt_without_save_says_nothing_was_saved(offline, monkeypatch, capsys) -> None:
+    def interrupt(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(optim.SGD, "step", interrupt)
+    assert main(["train", "--model", "mlp", "--epochs", "1", "--no-progress"]) == 130
+    assert "nothing was saved (pass --save PATH" in capsys.readouterr().err
 
 
 def test_default_is_lenet5_with_its_recipe(offline, capsys) -> None:
-    assert main(["train", "--epochs", "1", "--no-download", "--no-progress",
-                 "--train-limit", "256"]) == 0
+    assert main(["train", "--epochs", "1", "--no-progress", "--train-limit", "256"]) == 0
     out = capsys.readouterr().out
     assert "training lenet5 (61,706 parameters)" in out
-    assert "sgd lr 0.05 (cosine schedule)" in out and "random shifts ±2px" in out
+    assert ("sgd lr 0.05 momentum 0.9 weight decay 0.0005 (cosine schedule)" in out
+            and "random shifts ±2px" in out)
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "--epochs", "0"], "--epochs must be positive"),
     (["train", "--lr", "-1"], "--lr must be positive"),
     (["train", "--model", "vgg"], "unknown model 'vgg'"),
+    (["train", "--model", "resnet18"], "resnet18 takes 3-channel ImageNet-sized images"),
     (["train", "--resume"], "--resume needs --save"),
     (["train", "--augment-shift", "-1"], "--augment-shift must be >= 0"),
     (["evaluate", "--checkpoint", "missing.safetensors"], "no checkpoint at"),

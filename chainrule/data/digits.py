@@ -74,12 +74,14 @@ _DATASETS: dict[str, type[MNIST]] = {"mnist": MNIST, "fashion-mnist": FashionMNI
 
 
 def load_dataset(name: str, train: bool = True, root: PathLike | None = None,
-                 download: bool = True, fallback: bool = True,
+                 download: bool = True, fallback: bool = False,
                  log: Callable[[str], Any] | None = print,
                  transform: Callable[..., Any] | None = None, **kwargs: Any) -> ImageDataset:
-    """`MNIST` or `FashionMNIST` (`name`: "mnist" / "fashion-mnist"); when the files can be
-    neither found nor downloaded and `fallback` is set, log one line saying so and how to point
-    chainrule at the data, and return `load_digits_fallback(28, train)` instead."""
+    """`MNIST` or `FashionMNIST` (`name`: "mnist" / "fashion-mnist"). When the files can be
+    neither found nor downloaded this raises `DataNotFoundError` naming where it looked, unless
+    `fallback=True`: then it logs one line saying so and how to point chainrule at the data, and
+    returns `load_digits_fallback(28, train)` instead (what `chainrule train` does when run
+    without naming any dataset, folder or download rule)."""
     key = name.lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist"}.get(key, key)
     if key not in _DATASETS:

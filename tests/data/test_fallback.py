@@ -29,18 +29,25 @@ def test_digits_fallback_looks_like_mnist():
 
 def test_load_dataset_falls_back_with_one_line(tmp_path):
     lines = []
-    ds = load_dataset("mnist", train=True, root=tmp_path, log=lines.append)
+    ds = load_dataset("mnist", train=True, root=tmp_path, fallback=True, log=lines.append)
     assert isinstance(ds, Digits) and len(ds) == 1438
     assert len(lines) == 1 and "\n" not in lines[0]
     assert "MNIST" in lines[0] and "CHAINRULE_DATA" in lines[0] and "root=" in lines[0]
     assert "download failed" in lines[0]
     lines.clear()
-    load_dataset("fashion_mnist", train=False, download=False, log=lines.append)
+    load_dataset("fashion_mnist", train=False, download=False, fallback=True,
+                 log=lines.append)
     assert len(lines) == 1 and "Fashion-MNIST" in lines[0] and "download=False" in lines[0]
 
 
-def test_load_dataset_prints_by_default(capsys):
-    load_dataset("mnist", download=False)
+def test_load_dataset_never_swaps_unless_asked(tmp_path):
+    """The library raises, naming where it looked; only `fallback=True` swaps in the digits."""
+    with pytest.raises(DataNotFoundError, match=f"MNIST \\(train\\) not found.*{tmp_path}"):
+        load_dataset("mnist", root=tmp_path, download=False)
+
+
+def test_load_dataset_fallback_prints_by_default(capsys):
+    load_dataset("mnist", download=False, fallback=True)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "CHAINRULE_DATA" in out
 
@@ -60,7 +67,8 @@ def test_load_dataset_without_fallback_raises(tmp_path, fake):
     with pytest.raises(DataError, match="checksum"):
         load_dataset("mnist", root=tmp_path, fallback=False)
     lines = []
-    assert isinstance(load_dataset("mnist", root=tmp_path, log=lines.append), Digits)
+    assert isinstance(load_dataset("mnist", root=tmp_path, fallback=True, log=lines.append),
+                      Digits)
     assert len(lines) == 1 and "checksum" in lines[0]
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("cifar10")
