@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule import _device, _dtypes
 from chainrule._dtypes import DTypeLike, as_dtype
+from chainrule.errors import DTypeError, ShapeError
 
 if TYPE_CHECKING:
     from chainrule.autograd.function import Function
@@ -25,7 +26,7 @@ Shape = tuple[int, ...]
 
 def _check_grad_dtype(dtype: np.dtype, op: str = "requires_grad") -> None:
     if dtype.kind != "f":
-        raise TypeError(f"{op}: only floating-point tensors can require gradients, got {dtype} "
+        raise DTypeError(f"{op}: only floating-point tensors can require gradients, got {dtype} "
                         "(convert with .float() or dtype=cr.float32 first)")
 
 
@@ -232,9 +233,15 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self._data
 
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (f"{loss:.4f}"), as in torch."""
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
+
     def item(self) -> Any:
         if self._data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+            raise ShapeError(f"item: only one-element tensors can be converted to a Python "
                              f"scalar, got shape {tuple(self.shape)}")
         return self._data.item()
 

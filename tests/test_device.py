@@ -18,7 +18,8 @@ def test_cpu_is_accepted_everywhere_torch_takes_a_device():
                  lambda: cr.randn(2, device=dev), lambda: cr.arange(3, device="cpu"),
                  lambda: cr.full((2,), 1.0, device="cpu"),
                  lambda: cr.zeros_like(x, device="cpu"),
-                 lambda: cr.randint(0, 3, (2,), device="cpu"), lambda: cr.randperm(3, device="cpu")):
+                 lambda: cr.randint(0, 3, (2,), device="cpu"),
+                 lambda: cr.randperm(3, device="cpu")):
         assert make().device == dev
     model = cr.nn.Sequential(cr.nn.Linear(3, 2, device="cpu"), cr.nn.ReLU())
     assert model.to(dev) is model and model.cpu() is model

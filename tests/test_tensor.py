@@ -627,3 +627,15 @@ def test_op_methods_are_written_in_the_class_body():
     assert params["dtype"].kind is inspect.Parameter.KEYWORD_ONLY
     assert params["keepdim"].default is False
     assert list(inspect.signature(Tensor.reshape).parameters) == ["self", "shape"]
+
+
+def test_format_item_and_requires_grad_errors_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        assert f"{lib.tensor(1.2345):.2f}" == "1.23" and format(lib.tensor(3), "d") == "3"
+        with pytest.raises(TypeError):
+            format(lib.tensor([2.5]), ".1f")
+        with pytest.raises(RuntimeError):
+            lib.ones(2).item()
+        with pytest.raises(RuntimeError):
+            lib.ones(2, dtype=lib.int64).requires_grad_()
