@@ -93,14 +93,17 @@ class Function:
             for t in inputs:
                 if t._requires_grad:
                     fn.inputs = inputs
-                    if any(t._vbox for t in inputs):  # some input was changed in place before
-                        fn.input_versions = tuple(t._version for t in inputs)
+                    for u in inputs:  # record versions only once some input was changed
+                        if u._vbox is not None and u._vbox[0]:
+                            fn.input_versions = tuple(v._version for v in inputs)
+                            break
                     result = Tensor._make(out, True, fn)
                     break
         if result is None:
             result = Tensor._make(out, False, None)
-        if type(out) is np.ndarray and out.base is not None:
-            _share_version(result, inputs)
+        base = getattr(out, "base", None)
+        if base is not None:
+            _share_version(result, base, inputs)
             if fn.inputs:  # a view of a value already changed in place starts at its version
                 fn.output_version = result._version
         return result
@@ -119,7 +122,15 @@ class Function:
     def check_versions(self, out: Tensor) -> None:
         """Refuse to backpropagate with values that an in-place op changed after they were used:
         ∂v_j/∂v_i would be evaluated at the wrong point (torch's version-counter check)."""
-        expected = self.input_versions or (0,) * len(self.inputs)
+        expected = self.input_versions
+        if expected is None:  # the common case: nothing was changed in place when recorded
+            for t in self.inputs:
+                if t._vbox is not None and t._vbox[0]:
+                    break
+            else:
+                if out._version == self.output_version:
+                    return
+            expected = (0,) * len(self.inputs)
         for i, (t, v) in enumerate(zip(self.inputs, expected, strict=True)):
             if t._version != v:
                 _modified(t, f"input {i}", self, v)
@@ -239,11 +250,14 @@ def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
     return Tensor._make(out._data, True, node)
 
 
-def _share_version(view: Tensor, inputs: Sequence[Tensor]) -> None:
+def _share_version(view: Tensor, base: np.ndarray, inputs: Sequence[Tensor]) -> None:
     """An op's output that is a NumPy view of an input's memory (reshape, slicing, transpose)
-    shares that input's version counter, so an in-place change through either is seen by both."""
+    shares that input's version counter, so an in-place change through either is seen by both.
+    (A view's `.base` is the array that owns the memory, so identity tells.)"""
+    exact = type(base) is np.ndarray  # else a strided view (as_strided): ask NumPy
     for t in inputs:
-        if np.may_share_memory(view._data, t._data):
+        a = t._data
+        if base is a or base is a.base or (not exact and np.may_share_memory(view._data, a)):
             view._vbox = t._version_box()
             return
 

@@ -81,4 +81,8 @@ def _write(t: Tensor, result: Tensor, op: str) -> None:
 
 def bump_version(t: Tensor) -> None:
     """Record that t's memory was changed in place outside `apply_inplace` (optimizer steps)."""
-    t._version_box()[0] += 1
+    box = t._vbox
+    if box is None:
+        t._vbox = [1]
+    else:
+        box[0] += 1
