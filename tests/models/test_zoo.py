@@ -304,10 +304,13 @@ def test_resnet_options(tv, torch):
 
 def test_resnet_training_mode(tv, torch):
     """Batch statistics in the forward pass, running statistics updated as torch's."""
+    cr.manual_seed(0), torch.manual_seed(0)
     ours, theirs = models.resnet18().double(), tv.resnet.resnet18().double()
     _copy_weights(ours, theirs)
     x = np.random.default_rng(5).standard_normal((2, 3, 32, 32))
-    _forward_backward(torch, ours, theirs, x, 1e-9)
+    # At layer4 each batch-norm channel normalises 2 values (batch 2, 1×1 maps): that divides
+    # by tiny variances, so gradients reach ~1e5 and float64 rounding differs at ~1e-9 of it.
+    _forward_backward(torch, ours, theirs, x, 1e-7)
     tsd = theirs.state_dict()
     for k, v in ours.state_dict().items():
         _close(v, _np(tsd[k]), 1e-10, k)
