@@ -389,13 +389,19 @@ def _interrupted(args: argparse.Namespace, done: int) -> str:
     return f"{line}; nothing was saved (pass --save PATH to be able to resume)"
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    state = io.load(args.checkpoint)
+def _trained_model(path: str) -> tuple[nn.Module, dict[str, Any]]:
+    """The model a `chainrule train` checkpoint holds, rebuilt and loaded, and its config."""
+    state = io.load(path)
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
-        raise CLIError(f"{args.checkpoint}: not a checkpoint written by `chainrule train`")
+        raise CLIError(f"{path}: not a checkpoint written by `chainrule train`")
     config = state["config"]
     model = _model(config)
     model.load_state_dict(state["model"])
+    return model, config
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, config = _trained_model(args.checkpoint)
     fallback = _zero_config(args)
     dataset = args.dataset or config["dataset"]
     _, test = _loaders(dataset, args.batch_size, 0, args.data_root, not args.no_download,
@@ -418,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate,
                 "summary": summary_command, "trace": trace_command,
-                "visualize": lambda a: visualize_command(a, _model, STATS),
+                "visualize": lambda a: visualize_command(a, _trained_model, STATS),
                 "plot": plot_command}[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)

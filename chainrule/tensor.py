@@ -9,6 +9,7 @@ graph (see `chainrule.autograd.engine`).
 from __future__ import annotations
 
 import builtins as _builtins
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,26 +48,28 @@ def _array(data: Any, dtype: DTypeLike | None, copy: bool) -> np.ndarray:
     return arr
 
 
+def _to_arguments(args: Sequence[Any], dtype: Any, device: Any, op: str) -> Any:
+    """The dtype that `.to(*args, dtype=, device=)` asks for (torch's forms: a device, a dtype,
+    a tensor whose dtype to take, or a device and a dtype); refuses any device but the CPU."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif _device.is_device(a):
+            device = a
+        else:
+            dtype = a
+    _device.check(device, op)
+    return dtype
+
+
 class Size(tuple):
     """A tensor's shape, a tuple of ints (torch.Size)."""
 
     def numel(self) -> int:
-        n = 1
-        for s in self:
-            n *= s
-        return n
+        return math.prod(self)
 
     def __repr__(self) -> str:
         return f"chainrule.Size({list(self)})"
-
-
-def _dim_index(dim: int, ndim: int, op: str) -> int:
-    """`dim` as an index in [0, ndim): torch's IndexError for one out of range."""
-    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
-    if not lo <= dim <= hi:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
-                         f"[{lo}, {hi}], but got {dim})")
-    return dim % ndim if ndim else 0
 
 
 class Tensor:
@@ -192,7 +195,7 @@ class Tensor:
         """The shape as a `Size` (a tuple), or the length of one dimension (torch's meaning)."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_dim_index(dim, self._data.ndim, "size")]
+        return self._data.shape[_ops._helpers.norm_axis(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
         return self._data.size
@@ -255,14 +258,7 @@ class Tensor:
            non_blocking: bool = False, copy: bool = False, memory_format: Any = None) -> Tensor:
         """`.to(dtype)`, `.to(device)`, `.to(device, dtype)` or `.to(other)` (other's dtype), as
         in torch; the CPU is the only device (see `chainrule.device`)."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif _device.is_device(a):
-                device = a
-            else:
-                dtype = a
-        _device.check(device, "to")
+        dtype = _to_arguments(args, dtype, device, "to")
         if dtype is None:
             return _ops.astype(self, self.dtype, copy=True) if copy else self
         return _ops.astype(self, dtype, copy=copy)

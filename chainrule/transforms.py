@@ -5,17 +5,5 @@ The transforms of `chainrule.data.transforms` (one implementation): `Compose`, `
 chainrule's `RandomShift`, `Flatten` and `Identity`.
 """
 
-from chainrule.data.transforms import (
-    Compose,
-    Flatten,
-    Identity,
-    Lambda,
-    Normalize,
-    Pad,
-    RandomShift,
-    ToTensor,
-    Transform,
-)
-
-__all__ = ["Compose", "Flatten", "Identity", "Lambda", "Normalize", "Pad", "RandomShift",
-           "ToTensor", "Transform"]
+from chainrule.data.transforms import *  # noqa: F403  (the one implementation)
+from chainrule.data.transforms import __all__  # noqa: F401

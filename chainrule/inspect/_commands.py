@@ -96,11 +96,11 @@ def _units(args: argparse.Namespace, count: int) -> list[int]:
     return list(args.unit) if args.unit else list(range(min(count, _MAX_DEFAULT_UNITS)))
 
 
-def visualize_command(args: argparse.Namespace, build_model: Callable[[dict[str, Any]],
-                      nn.Module], stats: Mapping[str, tuple[float, float]]) -> int:
-    """`chainrule visualize`: rebuild the checkpoint's model (with `build_model(config)`), draw
-    the picture asked for, write it."""
-    from chainrule import io
+def visualize_command(args: argparse.Namespace,
+                      load_trained: Callable[[str], tuple[nn.Module, dict[str, Any]]],
+                      stats: Mapping[str, tuple[float, float]]) -> int:
+    """`chainrule visualize`: rebuild the checkpoint's model (with `load_trained(path)`, which
+    gives the model and its training config), draw the picture asked for, write it."""
     from chainrule.data import load_dataset, transforms
 
     if args.k < 1:
@@ -111,12 +111,7 @@ def visualize_command(args: argparse.Namespace, build_model: Callable[[dict[str,
         raise ValueError(f"--limit must be positive, got {args.limit}")
     out = args.out or f"{args.what}.png"
     figure = _figure_wanted(out, args.matplotlib)
-    state = io.load(args.checkpoint)
-    if not isinstance(state, dict) or "model" not in state or "config" not in state:
-        raise ValueError(f"{args.checkpoint}: not a checkpoint written by `chainrule train`")
-    config = state["config"]
-    model = build_model(config)
-    model.load_state_dict(state["model"])
+    model, config = load_trained(args.checkpoint)
     dataset = args.dataset or config.get("dataset", "mnist")
     if dataset not in stats:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(stats)}")

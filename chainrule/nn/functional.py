@@ -227,8 +227,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Normalise each channel (dim 1) by batch statistics while training, by the running ones
     otherwise: y = (x − μ) / √(σ² + ε) · γ + β. In training, the running mean and (unbiased)
     variance move by `momentum` towards the batch's, in place, as in torch."""
-    same_dtype("batch_norm", input=input, weight=weight, bias=bias,
-               running_mean=running_mean)
+    same_dtype("batch_norm", input, weight, bias, running_mean)
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected at least 2-D input (N, C, ...), got {input.shape}")
     c = input.shape[1]

@@ -19,7 +19,7 @@ from chainrule import _device
 from chainrule._dtypes import DTypeLike, as_dtype
 from chainrule.errors import ShapeError
 from chainrule.nn.parameter import Parameter
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, _to_arguments
 
 
 class IncompatibleKeys(NamedTuple):
@@ -251,14 +251,7 @@ class Module:
            non_blocking: bool = False) -> Module:
         """`.to(dtype)`, `.to(device)` or `.to(device, dtype)`, as in torch: cast every
         floating-point parameter and buffer to `dtype`, in place. The CPU is the only device."""
-        for a in args:
-            if _device.is_device(a):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                dtype = a
-        _device.check(device, f"{type(self).__name__}.to")
+        dtype = _to_arguments(args, dtype, device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dt = as_dtype(dtype)

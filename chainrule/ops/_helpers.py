@@ -153,11 +153,23 @@ def is_basic_index(index: Any) -> bool:
     return True
 
 
-def same_dtype(op: str, **tensors: Any) -> None:
+_LAYER_OPERANDS = ("input", "weight", "bias", "running_mean")
+
+
+def same_dtype(op: str, *operands: Any, names: tuple[str, ...] = _LAYER_OPERANDS) -> None:
     """Products and layers take one dtype, as in torch (which promotes nothing there): a float64
-    input into a float32 layer is an error, not a silent run in float64."""
-    seen = {k: t.dtype for k, t in tensors.items() if isinstance(t, Tensor)}
-    if len(set(seen.values())) > 1:
-        got = ", ".join(f"{k} {v}" for k, v in seen.items())
-        raise DTypeError(f"{op}: expected the same dtype for all operands, got {got} (convert "
-                         f"with .float() / .double(), or the model with .to(dtype))")
+    input into a float32 layer is an error, not a silent run in float64. Operands that are not
+    tensors (None, numbers) are not checked; `names` label the operands in the message."""
+    dtype = None
+    for t in operands:
+        if isinstance(t, Tensor):
+            if dtype is None:
+                dtype = t.dtype
+            elif t.dtype != dtype:
+                break
+    else:
+        return
+    labelled = zip(names, operands, strict=False)  # (more names than operands is fine)
+    got = ", ".join(f"{k} {t.dtype}" for k, t in labelled if isinstance(t, Tensor))
+    raise DTypeError(f"{op}: expected the same dtype for all operands, got {got} (convert "
+                     f"with .float() / .double(), or the model with .to(dtype))")

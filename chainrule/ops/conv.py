@@ -204,8 +204,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     Input (N, C, H, W) or (C, H, W); weight (O, C/groups, KH, KW).
     """
     x = as_operand(input, op="conv2d")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        same_dtype("conv2d", input=x, weight=weight, bias=bias)
+    same_dtype("conv2d", x, weight, bias)
     if x.ndim == 3:
         return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     if x.ndim != 4 or weight.ndim != 4:

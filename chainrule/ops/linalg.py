@@ -40,8 +40,7 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product following numpy.matmul's shape rules."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
-        same_dtype("matmul", input=a, other=b)
+    same_dtype("matmul", a, b, names=("input", "other"))
     a, b = operands(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands must have at least 1 dimension, got shapes "
@@ -85,8 +84,7 @@ class Affine(Function):
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b for x of shape (..., in_features), W (out_features, in_features)."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        same_dtype("linear", input=x, weight=weight, bias=bias)
+    same_dtype("linear", x, weight, bias)
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape "
                          f"{weight.shape} (expected input (..., {weight.shape[-1]}))")

@@ -57,11 +57,7 @@ class NAdam(Optimizer):
     def _validate_group(self, group: dict[str, Any]) -> None:
         self._check_number(group, "lr", "learning rate")
         self._check_number(group, "eps", "epsilon value")
-        betas = group["betas"]
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise self._error(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, b in enumerate(betas):
-            self._check_number({"beta": b}, "beta", f"beta parameter at index {i}", upper=1.0)
+        self._check_betas(group)
         self._check_number(group, "weight_decay", "weight_decay value")
         self._check_number(group, "momentum_decay", "momentum_decay value")
 

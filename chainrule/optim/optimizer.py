@@ -110,6 +110,14 @@ class Optimizer:
         if not ok:
             raise self._error(f"Invalid {what}: {value}")
 
+    def _check_betas(self, group: dict[str, Any]) -> None:
+        """Adam-style (β₁, β₂): a pair of numbers in [0, 1), with torch's messages."""
+        betas = group["betas"]
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise self._error(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):
+            self._check_number({"beta": b}, "beta", f"beta parameter at index {i}", upper=1.0)
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters, with its own hyperparameters, to `param_groups`.
 

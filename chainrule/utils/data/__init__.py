@@ -6,28 +6,11 @@ other multiprocessing options are accepted but batches are made in this process 
 `chainrule.data.loader`), so `get_worker_info()` is always None.
 """
 
-from chainrule.data.dataset import (
-    ConcatDataset,
-    Dataset,
-    IterableDataset,
-    Subset,
-    TensorDataset,
-    default_collate,
-    default_convert,
-    get_worker_info,
-    random_split,
-)
-from chainrule.data.loader import DataLoader
-from chainrule.data.sampler import (
-    BatchSampler,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    SubsetRandomSampler,
-    WeightedRandomSampler,
-)
+from chainrule.utils.data.dataloader import *
+from chainrule.utils.data.dataloader import __all__ as _dataloader
+from chainrule.utils.data.dataset import *
+from chainrule.utils.data.dataset import __all__ as _dataset
+from chainrule.utils.data.sampler import *
+from chainrule.utils.data.sampler import __all__ as _sampler
 
-__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
-           "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-           "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
-           "get_worker_info", "random_split"]
+__all__ = sorted([*_dataloader, *_dataset, *_sampler])

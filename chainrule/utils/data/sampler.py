@@ -1,13 +1,4 @@
 """`torch.utils.data.sampler`'s public names (`from ...sampler import SubsetRandomSampler`)."""
 
-from chainrule.data.sampler import (
-    BatchSampler,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    SubsetRandomSampler,
-    WeightedRandomSampler,
-)
-
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
-           "SubsetRandomSampler", "WeightedRandomSampler"]
+from chainrule.data.sampler import *  # noqa: F403  (the one implementation)
+from chainrule.data.sampler import __all__  # noqa: F401
