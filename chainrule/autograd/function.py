@@ -174,6 +174,7 @@ class FunctionCtx:
         self._saved: tuple[Tensor | None, ...] = ()
         self._saved_versions: tuple[int, ...] = ()
         self.materialize_grads = True
+        self._non_differentiable: set[int] = set()
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         self._saved = tensors
@@ -189,8 +190,8 @@ class FunctionCtx:
         return self._saved
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
-        """Accepted for compatibility: outputs of custom Functions here are differentiable
-        unless backward returns None for every input."""
+        """The output, if among `tensors`, leaves the graph (it does not require grad)."""
+        self._non_differentiable = {id(t) for t in tensors}
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
@@ -243,7 +244,7 @@ def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
                                   f"Functions here return one tensor")
     if not isinstance(out, Tensor):
         raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
-    if not (_state.enabled and any(needs)):
+    if not (_state.enabled and any(needs)) or id(out) in ctx._non_differentiable:
         return out
     node = _CustomNode(cls, ctx, positions)
     node.inputs = tuple(args[i] for i in positions)

@@ -112,3 +112,21 @@ def test_without_grad_the_output_is_outside_the_graph():
     assert y.grad_fn is None and not y.requires_grad
     z = make_legendre(cr).apply(x)
     assert z.grad_fn.name() == "Legendre3Backward"
+
+
+def test_a_non_differentiable_output_leaves_the_graph_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        class ArgMax(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                out = x.argmax(dim=0)
+                ctx.mark_non_differentiable(out)
+                return out
+
+            @staticmethod
+            def backward(ctx, g):
+                return None
+
+        y = ArgMax.apply(lib.tensor([1.0, 3.0, 2.0], requires_grad=True))
+        assert int(y) == 1 and not y.requires_grad and y.grad_fn is None
