@@ -62,6 +62,15 @@ def _to_arguments(args: Sequence[Any], dtype: Any, device: Any, op: str) -> Any:
     return dtype
 
 
+def _dim_index(dim: int, ndim: int, op: str) -> int:
+    """`dim` as an index in [0, ndim): torch's IndexError for one out of range."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not lo <= dim <= hi:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{lo}, {hi}], but got {dim})")
+    return dim % ndim if ndim else 0
+
+
 class Size(tuple):
     """A tensor's shape, a tuple of ints (torch.Size)."""
 
@@ -195,7 +204,7 @@ class Tensor:
         """The shape as a `Size` (a tuple), or the length of one dimension (torch's meaning)."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_ops._helpers.norm_axis(dim, self._data.ndim, "size")]
+        return self._data.shape[_dim_index(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
         return self._data.size
