@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--gap", type=float, default=0.1,
                     help="idle seconds before each sample, so the other library's spinning "
                          "worker threads are asleep (default 0.1)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall: elapsed time (default); cpu: this process's CPU time, all "
+                         "threads (with --threads 1, robust to other load on a shared machine)")
     ap.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
     ap.add_argument("--label", default=None,
                     help="suffix of the results file name (default 'full' or 'quick')")
@@ -289,7 +292,10 @@ class Result:
         return self.stats["chainrule"].best / self.stats["torch"].best
 
 
-def _sample(fn, inner: int, gap: float, begin=None) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _sample(fn, inner: int, gap: float, begin=None, clock=time.perf_counter) -> float:
     """Mean seconds per call over `inner` calls of fn, after an idle gap and one untimed call.
 
     The gap lets the other library's worker threads go to sleep: OpenBLAS's threads spin for
@@ -297,7 +303,8 @@ def _sample(fn, inner: int, gap: float, begin=None) -> float:
     a core from torch's sample that follows (measured: torch's mlp step 1.3 ms alone, 2.3 ms
     right after a chainrule sample). The untimed call wakes this library's own pools again.
     `begin` (if given) runs just before the timed calls: the epoch workloads rewind there to
-    the first batch of their slice.
+    the first batch of their slice. `clock` is `time.perf_counter` or, for --clock cpu,
+    `time.process_time`.
     """
     if gap:
         time.sleep(gap)
@@ -305,10 +312,10 @@ def _sample(fn, inner: int, gap: float, begin=None) -> float:
     if begin is not None:
         begin()
     gc.collect()  # outside the timed region: every sample starts from the same heap state
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(inner):
         fn()
-    return (time.perf_counter() - t0) / inner
+    return (clock() - t0) / inner
 
 
 def rounds_for(m: Model, args: argparse.Namespace) -> tuple[int, int]:
@@ -338,11 +345,11 @@ def time_workload(w: Workload, args: argparse.Namespace) -> Result:
     begins = {lib: c.begin_sample for lib, c in cases.items()}
     for _ in range(warmup):
         for lib in LIBS:
-            _sample(fns[lib], inner, args.gap, begins[lib])
+            _sample(fns[lib], inner, args.gap, begins[lib], CLOCKS[args.clock])
     samples: dict[str, list[float]] = {lib: [] for lib in LIBS}
     for _ in range(rounds):
         for lib in LIBS:  # A B A B ...
-            samples[lib].append(_sample(fns[lib], inner, args.gap, begins[lib]))
+            samples[lib].append(_sample(fns[lib], inner, args.gap, begins[lib], CLOCKS[args.clock]))
     return Result(w, inner, {lib: Stats.of(s) for lib, s in samples.items()}, rounds, warmup)
 
 
@@ -485,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         print(warnings[-1], flush=True)
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        env = environment(args.threads) + [load]
+        env = environment(args.threads) + [load, f"clock: {args.clock} (" + (
+            "process CPU time of all threads" if args.clock == "cpu" else "elapsed time") + ")"]
         for line in env:
             print(line, flush=True)
 

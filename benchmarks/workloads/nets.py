@@ -19,12 +19,13 @@ epoch (⌈60,000 / B⌉, the last batch counted as full).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,33 @@ def wide_torch() -> Any:
     return _wide_layers(nn)
 
 
+def _examples_net(nn: Any) -> Any:
+    """pytorch/examples' mnist/main.py `Net`, as modules (its forward is these in order)."""
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(1, 32, 3, 1)), ("relu1", nn.ReLU()),
+        ("conv2", nn.Conv2d(32, 64, 3, 1)), ("relu2", nn.ReLU()),
+        ("pool", nn.MaxPool2d(2)), ("dropout1", nn.Dropout(0.25)),
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(9216, 128)), ("relu3", nn.ReLU()), ("dropout2", nn.Dropout(0.5)),
+        ("fc2", nn.Linear(128, 10)), ("log_softmax", nn.LogSoftmax(dim=1)),
+    ]))
+
+
+def examples_net_cr() -> Any:
+    from chainrule import nn
+
+    return _examples_net(nn)
+
+
+def examples_net_torch() -> Any:
+    from torch import nn
+
+    return _examples_net(nn)
+
+
+EXAMPLES_NET_SHAPES = {"conv1": (32, 1, 3, 3), "conv2": (64, 32, 3, 3), "fc1": (128, 9216),
+                       "fc2": (10, 128)}
+
 WIDE_SHAPES = {"conv1": (32, 1, 3, 3), "conv2": (64, 32, 3, 3), "conv3": (64, 64, 3, 3),
                "fc": (10, 64 * 7 * 7)}
 
@@ -210,9 +238,35 @@ class _Net:
     def sgd(self) -> None:
         self.opt.step()
 
+    @contextlib.contextmanager
+    def _no_dropout(self) -> Iterator[None]:
+        """Dropout off for the startup check: the two libraries draw different masks."""
+        drops = [m for m in self.module.modules()
+                 if type(m).__name__.startswith("Dropout") and m.training]
+        for m in drops:
+            m.eval()
+        try:
+            yield
+        finally:
+            for m in drops:
+                m.train()
+
+    def first_step(self) -> tuple[float, dict[str, np.ndarray]]:
+        with self._no_dropout():
+            return super().first_step()  # type: ignore[misc]
+
+    def after_step_loss(self) -> float:
+        with self._no_dropout():
+            self.sgd()
+            return self._loss_no_grad()
+
+    def _loss_no_grad(self) -> float:
+        raise NotImplementedError
+
 
 class ChainruleNet(_Net, ChainruleCase):
-    def __init__(self, module: Any, data: tuple, train: bool) -> None:
+    def __init__(self, module: Any, data: tuple, train: bool,
+                 criterion: str = "cross_entropy") -> None:
         import chainrule as cr
         from chainrule.nn import functional as F
 
@@ -222,9 +276,11 @@ class ChainruleNet(_Net, ChainruleCase):
         self.i = 0
         self.opt = cr.optim.SGD(module.parameters(), lr=LR, momentum=MOMENTUM)
 
+        criterion_fn = getattr(F, criterion)
+
         def loss() -> Any:
             x, y = self._next()
-            return F.cross_entropy(module(x), y)
+            return criterion_fn(module(x), y)
 
         super().__init__(dict(module.named_parameters()), loss, LR)
 
@@ -232,14 +288,14 @@ class ChainruleNet(_Net, ChainruleCase):
         with self.cr.no_grad():
             return self.module(self._next()[0])
 
-    def after_step_loss(self) -> float:
-        self.sgd()
+    def _loss_no_grad(self) -> float:
         with self.cr.no_grad():
             return float(self.loss().item())
 
 
 class TorchNet(_Net, TorchCase):
-    def __init__(self, module: Any, data: tuple, train: bool) -> None:
+    def __init__(self, module: Any, data: tuple, train: bool,
+                 criterion: str = "cross_entropy") -> None:
         import torch
         from torch.nn import functional as F
 
@@ -249,9 +305,11 @@ class TorchNet(_Net, TorchCase):
         self.i = 0
         self.opt = torch.optim.SGD(module.parameters(), lr=LR, momentum=MOMENTUM)
 
+        criterion_fn = getattr(F, criterion)
+
         def loss() -> Any:
             x, y = self._next()
-            return F.cross_entropy(module(x), y)
+            return criterion_fn(module(x), y)
 
         super().__init__(dict(module.named_parameters()), loss, LR)
 
@@ -259,17 +317,18 @@ class TorchNet(_Net, TorchCase):
         with self.torch.no_grad():
             return self.module(self._next()[0])
 
-    def after_step_loss(self) -> float:
-        self.sgd()
+    def _loss_no_grad(self) -> float:
         with self.torch.no_grad():
             return float(self.loss().item())
 
 
 def net_model(name: str, description: str, shapes: dict[str, tuple[int, ...]],
               build_cr: Callable[[], Any], build_torch: Callable[[], Any], batch: int,
-              count: int, phases: tuple[str, ...], **kw: Any) -> Model:
+              count: int, phases: tuple[str, ...], criterion: str = "cross_entropy",
+              **kw: Any) -> Model:
     """A Model whose cases are `build_*()` loaded with `weights(shapes, seed)`, cycling through
-    the first `count` batches of size `batch` of the epoch shuffled by the seed."""
+    the first `count` batches of size `batch` of the epoch shuffled by the seed, the loss
+    `criterion` (a name in both libraries' nn.functional)."""
     train = phases != ("infer",)
 
     def init(seed: int) -> dict[str, np.ndarray]:
@@ -283,7 +342,7 @@ def net_model(name: str, description: str, shapes: dict[str, tuple[int, ...]],
         state, data = split(s)
         module = build_cr()
         module.load_state_dict(state)
-        return ChainruleNet(module, data, train)
+        return ChainruleNet(module, data, train, criterion)
 
     def torch_case(s: dict[str, np.ndarray]) -> TorchNet:
         import torch
@@ -291,7 +350,7 @@ def net_model(name: str, description: str, shapes: dict[str, tuple[int, ...]],
         state, data = split(s)
         module = build_torch()
         module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-        return TorchNet(module, data, train)
+        return TorchNet(module, data, train, criterion)
 
     kw.setdefault("inner", count)
     return Model(name=name, description=description, init=init, chainrule=chainrule_case,
@@ -342,3 +401,10 @@ register(net_model(
     WIDE_SHAPES, wide_cr, wide_torch, 128, 5,
     ("step", "fwdbwd", "fwd"), unit="ms", quick_inner=2, rounds=10, warmup=1,
     check_grad="conv1.weight"))
+register(net_model(
+    "mnist-net", "pytorch/examples' MNIST Net: conv3x3 1→32, conv3x3 32→64, max pool 2, "
+    "dropout 0.25, linear 9216→128, dropout 0.5, linear 128→10, log_softmax + nll_loss "
+    "(ReLU), batch 64: epoch slice of 100 steps", EXAMPLES_NET_SHAPES, examples_net_cr,
+    examples_net_torch, 64, 100, ("epoch",), criterion="nll_loss",
+    names=(("epoch", "mnist-net-epoch-b64"),), unit="ms", quick_inner=10, rounds=7, warmup=1,
+    steps_per_epoch=steps_per_epoch(64), check_grad="conv1.weight"))

@@ -1,14 +1,16 @@
-"""ResNet-18 (chainrule.models.resnet18) against a torch twin with the same state_dict.
+"""ResNet-18 and ResNet-50 (chainrule.models) against torch twins with the same state_dict.
 
-Two workloads:
+Three workloads:
 
 - `resnet18-infer-224`: inference on ImageNet-sized inputs, 224×224 RGB, batch 8, eval mode
   (batch norm uses the running statistics), forward under no_grad, 1000 classes;
+- `resnet50-infer-224`: the same for ResNet-50 (bottleneck blocks);
 - `resnet18-step-32`: a CIFAR-sized training step, 32×32 RGB, batch 64, 10 classes, train mode
   (batch statistics): zero grads, forward, cross-entropy, backward, SGD(lr=0.05, momentum=0.9).
 
-Both libraries start from the weights of `chainrule.models.resnet18()` initialised with the
-seed (Kaiming-normal convolutions, as torchvision), copied through state_dict, and read the same
+Both libraries start from the weights of `chainrule.models.resnet18()` (or `resnet50()`)
+initialised with the seed (Kaiming-normal convolutions, as torchvision), copied through
+state_dict, and read the same
 pre-generated standard-normal float32 images with random labels (no dataset: the cost of a
 ResNet step does not depend on what the pixels show). The torch twin is torch.nn written out
 here with torchvision's module names; the startup check (loss and every gradient equal) is what
@@ -45,47 +47,81 @@ def _batches(seed: int, batch: int, size: int, count: int, classes: int
                   rng.integers(0, classes, batch)) for _ in range(count))
 
 
-def _torch_resnet18(num_classes: int) -> Any:
-    """torchvision's ResNet-18 layout in plain torch.nn (same names, shapes and forward)."""
+def _torch_resnet(arch: str, num_classes: int) -> Any:
+    """torchvision's ResNet-18 / ResNet-50 layout in plain torch.nn (same names, shapes and
+    forward)."""
     from torch import nn
 
-    class Block(nn.Module):
-        def __init__(self, cin: int, cout: int, stride: int) -> None:
+    def bn(c: int) -> Any:
+        return nn.BatchNorm2d(c)
+
+    def shortcut(cin: int, cout: int, stride: int) -> Any:
+        if stride == 1 and cin == cout:
+            return None
+        return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
+
+    class Basic(nn.Module):
+        expansion = 1
+
+        def __init__(self, cin: int, planes: int, stride: int) -> None:
             super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+            self.bn1 = bn(planes)
             self.relu = nn.ReLU(inplace=True)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.downsample = None
-            if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                                nn.BatchNorm2d(cout))
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = bn(planes)
+            self.downsample = shortcut(cin, planes, stride)
 
         def forward(self, x: Any) -> Any:
             out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
             return self.relu(out + (x if self.downsample is None else self.downsample(x)))
 
-    class ResNet18(nn.Module):
+    class Bottleneck(nn.Module):
+        expansion = 4
+
+        def __init__(self, cin: int, planes: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, planes, 1, bias=False)
+            self.bn1 = bn(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+            self.bn2 = bn(planes)
+            self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+            self.bn3 = bn(planes * 4)
+            self.relu = nn.ReLU(inplace=True)
+            self.downsample = shortcut(cin, planes * 4, stride)
+
+        def forward(self, x: Any) -> Any:
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn3(self.conv3(self.relu(self.bn2(self.conv2(out)))))
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    block, depths = {"resnet18": (Basic, (2, 2, 2, 2)),
+                     "resnet50": (Bottleneck, (3, 4, 6, 3))}[arch]
+
+    class ResNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
+            self.bn1 = bn(64)
             self.relu = nn.ReLU(inplace=True)
             self.maxpool = nn.MaxPool2d(3, 2, 1)
-            widths = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
-            for i, (cin, cout, stride) in enumerate(widths, 1):
-                setattr(self, f"layer{i}", nn.Sequential(Block(cin, cout, stride),
-                                                         Block(cout, cout, 1)))
+            cin = 64
+            for i, (planes, depth) in enumerate(zip((64, 128, 256, 512), depths, strict=True),
+                                                1):
+                blocks = []
+                for j in range(depth):
+                    blocks.append(block(cin, planes, 2 if j == 0 and i > 1 else 1))
+                    cin = planes * block.expansion
+                setattr(self, f"layer{i}", nn.Sequential(*blocks))
             self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-            self.fc = nn.Linear(512, num_classes)
+            self.fc = nn.Linear(cin, num_classes)
 
         def forward(self, x: Any) -> Any:
             x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
             return self.fc(self.avgpool(x).flatten(1))
 
-    return ResNet18()
+    return ResNet()
 
 
 class _Float64Check:
@@ -128,26 +164,27 @@ class TorchResNet(_Float64Check, TorchNet):
                                                             for x, y in self.data]
 
 
-def _model(name: str, description: str, batch: int, size: int, count: int, classes: int,
-           phase: str, **kw: Any) -> Model:
+def _model(arch: str, name: str, description: str, batch: int, size: int, count: int,
+           classes: int, phase: str, **kw: Any) -> Model:
+    from chainrule import models
+
     train = phase != "infer"
+    build = getattr(models, arch)
 
     def init(seed: int) -> dict[str, np.ndarray]:
         import chainrule as cr
-        from chainrule.models import resnet18
 
         cr.manual_seed(seed)
-        return {**resnet18(num_classes=classes).state_dict(), "_seed": np.array(seed)}
+        state = {k: v.numpy() for k, v in build(num_classes=classes).state_dict().items()}
+        return {**state, "_seed": np.array(seed)}
 
     def split(s: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tuple]:
         seed = int(s.pop("_seed"))
         return s, _batches(seed, batch, size, count, classes)
 
     def chainrule_case(s: dict[str, np.ndarray]) -> ChainruleResNet:
-        from chainrule.models import resnet18
-
         state, data = split(s)
-        module = resnet18(num_classes=classes)
+        module = build(num_classes=classes)
         module.load_state_dict(state)
         return ChainruleResNet(module, data, train)
 
@@ -155,22 +192,27 @@ def _model(name: str, description: str, batch: int, size: int, count: int, class
         import torch
 
         state, data = split(s)
-        module = _torch_resnet18(classes)
+        module = _torch_resnet(arch, classes)
         module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         return TorchResNet(module, data, train)
 
     return Model(name=name, description=description, init=init, chainrule=chainrule_case,
                  torch=torch_case, phases=(phase,), names=((phase, name),), batch=batch,
-                 group="resnet18", unit="ms", inner=count, check_grad="conv1.weight", **kw)
+                 group=arch, unit="ms", inner=count, check_grad="conv1.weight", **kw)
 
 
 register(_model(
-    "resnet18-infer-224", f"ResNet-18 (chainrule.models.resnet18) inference, "
+    "resnet18", "resnet18-infer-224", f"ResNet-18 (chainrule.models.resnet18) inference, "
     f"{INFER_SIZE}×{INFER_SIZE} RGB, batch {INFER_BATCH}, eval mode, no_grad "
     f"({INFER_BATCHES} different batches)", INFER_BATCH, INFER_SIZE, INFER_BATCHES, 1000,
     "infer", quick_inner=1, rounds=5, warmup=1))
 register(_model(
-    "resnet18-step-32", f"ResNet-18 training step, {STEP_SIZE}×{STEP_SIZE} RGB, batch "
+    "resnet18", "resnet18-step-32", f"ResNet-18 training step, {STEP_SIZE}×{STEP_SIZE} RGB, batch "
     f"{STEP_BATCH}, {STEP_CLASSES} classes, train mode, cross-entropy, SGD(momentum) "
     f"({STEP_BATCHES} different batches)", STEP_BATCH, STEP_SIZE, STEP_BATCHES, STEP_CLASSES,
     "step", quick_inner=1, rounds=7, warmup=1))
+register(_model(
+    "resnet50", "resnet50-infer-224", f"ResNet-50 (chainrule.models.resnet50) inference, "
+    f"{INFER_SIZE}×{INFER_SIZE} RGB, batch {INFER_BATCH}, eval mode, no_grad "
+    f"({INFER_BATCHES} different batches)", INFER_BATCH, INFER_SIZE, INFER_BATCHES, 1000,
+    "infer", quick_inner=1, rounds=5, warmup=1))

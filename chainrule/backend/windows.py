@@ -34,6 +34,22 @@ def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return out
 
 
+def padded_cnhw(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """x (N, C, H, W) zero-padded as a contiguous (C, H + t + b, W + l + r, N) buffer (free when
+    x is a view of such a buffer and there is no padding)."""
+    n, c, h, w = x.shape
+    t, b, l, r = pads
+    xp = x.transpose(1, 2, 3, 0)
+    if t or b or l or r or not xp.flags.c_contiguous:
+        xp = empty((c, h + t + b, w + l + r, n), x.dtype)
+        xp[:, :t] = 0
+        xp[:, t + h:] = 0
+        xp[:, t:t + h, :l] = 0
+        xp[:, t:t + h, l + w:] = 0
+        xp[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    return xp
+
+
 def channel_rows(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) as its (C, H·W·N) matrix: free when `a` is a view of a (C, H, W, N) buffer."""
     rows = a.transpose(1, 2, 3, 0)
@@ -49,16 +65,8 @@ def im2col(x: np.ndarray, window: Window) -> np.ndarray:
     count.
     """
     n, c, h, w = x.shape
-    t, b, l, r = window.padding
     out = window.out_shape(h, w)
-    xp = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
-    if t or b or l or r or not xp.flags.c_contiguous:
-        xp = empty((c, h + t + b, w + l + r, n), x.dtype)
-        xp[:, :t] = 0
-        xp[:, t + h:] = 0
-        xp[:, t:t + h, :l] = 0
-        xp[:, t:t + h, l + w:] = 0
-        xp[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    xp = padded_cnhw(x, window.padding)
     (kh, kw), (st, sl), (dh, dw) = window.kernel, window.stride, window.dilation
     sc, sh, sw, sn = xp.strides
     col = empty((c, kh, kw, *out, n), x.dtype)

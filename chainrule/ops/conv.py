@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.backend import gemm, windows
+from chainrule.backend import conv, gemm, windows
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.ops._helpers import as_operand, same_dtype
 from chainrule.ops.geometry import Window, conv_padding, out_size, pair
@@ -71,7 +71,8 @@ class Convolution(Function):
     (groups=1), computed as W (O, C·KH·KW) @ col (C·KH·KW, OH·OW·N).
 
     x̄ = ConvInputGrad(ȳ, W),   W̄ = ConvWeightGrad(x, ȳ) = ȳ colᵀ,   b̄ = Σ_{n,oh,ow} ȳ.
-    The im2col matrix is saved for W̄.
+    The im2col matrix is saved for W̄ (where the backend builds it whole; see
+    `chainrule.backend.conv`).
     """
 
     op_name = "conv2d"
@@ -79,8 +80,13 @@ class Convolution(Function):
 
     def forward(self, x, w, b=None):
         o = w.shape[0]
-        col = windows.im2col(x, self.window)
-        y = gemm.matmul_wide(w.reshape(o, -1), col)  # (O, OH·OW·N)
+        w2 = w.reshape(o, -1)
+        if conv.blocked(w2.shape[1]):  # im2col a cached block at a time; W̄ rebuilds it
+            y = conv.conv_forward(x, w2, self.window)
+            col = None
+        else:
+            col = windows.im2col(x, self.window)
+            y = gemm.matmul_wide(w2, col)  # (O, OH·OW·N)
         if b is not None:
             y += b[:, None]
         self.save(col=col)
@@ -131,10 +137,14 @@ class ConvWeightGrad(Function):
     col: np.ndarray | None = None  # the forward's im2col of x, when it is at hand
 
     def forward(self, x, g):
-        col = self.col if self.col is not None else windows.im2col(x, self.window)
-        self.col = None  # used once: not kept alive by this node
+        col, self.col = self.col, None  # used once: not kept alive by this node
         g2 = windows.channel_rows(g)
-        return gemm.matmul_nt_wide(g2, col).reshape(g2.shape[0], x.shape[1], *self.window.kernel)
+        k = x.shape[1] * self.window.kernel[0] * self.window.kernel[1]
+        if col is None and conv.blocked(k):
+            gw = conv.conv_weight_grad(x, g2, self.window)
+        else:
+            gw = gemm.matmul_nt_wide(g2, col if col is not None else windows.im2col(x, self.window))
+        return gw.reshape(g2.shape[0], x.shape[1], *self.window.kernel)
 
     def backward(self, h, out):
         x, g = self.inputs
