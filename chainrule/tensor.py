@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins as _builtins
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -156,6 +156,11 @@ class Tensor:
             raise RuntimeError("retain_grad: can't retain_grad on a tensor that does not "
                                "require grad")
         self._retains_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """hook(self) runs after each backward pass has added into this leaf's `.grad`;
+        returns a handle whose `.remove()` unregisters it (torch's API)."""
+        return _engine.register_post_accumulate_grad_hook(self, hook)
 
     def detach(self) -> Tensor:
         """The same values (shared memory), cut from the graph; an in-place change to either is

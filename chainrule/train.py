@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import io
+from chainrule import distributed, io
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor, default_generator
@@ -43,8 +43,11 @@ class History(list):
 
 
 def evaluate(model: Module, loader: Iterable[tuple[Tensor, Tensor]],
-             loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> Record:
-    """Mean loss (when loss_fn is given) and accuracy over a loader, in eval mode without grad."""
+             loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None, *,
+             all_ranks: bool = False) -> Record:
+    """Mean loss (when loss_fn is given) and accuracy over a loader, in eval mode without grad.
+    `all_ranks`: each MPI rank's loader holds its share, and the sums are added over the ranks
+    (every rank must call it; `fit` does so under several ranks)."""
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
@@ -59,6 +62,8 @@ def evaluate(model: Module, loader: Iterable[tuple[Tensor, Tensor]],
                 count += n
     finally:
         model.train(was_training)
+    if all_ranks:
+        total_loss, correct, count = distributed.all_reduce([total_loss, correct, count])
     if count == 0:
         raise ValueError("evaluate: the loader yielded no examples")
     record = {"loss": total_loss / count} if loss_fn is not None else {}
@@ -134,8 +139,15 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
     metric_fns = {"accuracy": accuracy, **(metrics or {})}
     history = History(initial_history)
     start = initial_epoch
+    # Data-parallel under MPI: every rank trains on its share, rank 0 alone reports and saves
+    # (the bare model, so the checkpoint loads with or without DistributedDataParallel).
+    ranks, main_rank = distributed.world_size(), distributed.rank() == 0
+    if not main_rank:
+        log, progress = None, False
+    bare = model.module if isinstance(model, distributed.DistributedDataParallel) else model
+    set_epoch = getattr(getattr(train_loader, "sampler", None), "set_epoch", None)
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = load_checkpoint(checkpoint, model, optimizer, scheduler, train_loader)
+        state = load_checkpoint(checkpoint, bare, optimizer, scheduler, train_loader)
         start = int(state["epoch"])
         history.extend(state.get("history", []))
         if log:
@@ -144,6 +156,8 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
         model.train()
+        if set_epoch is not None:  # DistributedSampler: this epoch's order
+            set_epoch(epoch - 1)
         t0 = time.perf_counter()
         sums = dict.fromkeys(["loss", *metric_fns], 0.0)
         seen = 0
@@ -175,20 +189,24 @@ def fit(model: Module, train_loader: Any, loss_fn: Callable[[Tensor, Tensor], Te
                 if step % 10 == 0 or step == len(train_loader):
                     bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}",
                                     acc=f"{sums['accuracy'] / seen:.4f}")
+        if ranks > 1:
+            keys = list(sums)
+            *totals, seen = distributed.all_reduce([*(sums[k] for k in keys), seen])
+            sums = dict(zip(keys, totals, strict=True))
         record: Record = {"epoch": epoch}
         record.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
         record["lr"] = _lr(optimizer)
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
         if val_loader is not None:
-            result = evaluate(model, val_loader, loss_fn)
+            result = evaluate(model, val_loader, loss_fn, all_ranks=ranks > 1)
             record.update({f"{val_name}_{k}": v for k, v in result.items()})
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
         if log:
             log(format_record(record))
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, scheduler, train_loader, epoch,
+        if checkpoint is not None and main_rank:
+            save_checkpoint(checkpoint, bare, optimizer, scheduler, train_loader, epoch,
                             history, config)
         if any(cb.on_epoch_end(epoch, record) for cb in callbacks):
             break

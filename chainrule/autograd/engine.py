@@ -14,6 +14,7 @@ error signals, and sums each term back over the axes that broadcasting stretched
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -114,6 +115,55 @@ class SumToShape(Function):
         return (g.broadcast_to(self.inputs[0].shape),)
 
 
+class _HookHandle:
+    """Returned by `register_post_accumulate_grad_hook`; `.remove()` unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, hooks: dict[int, Callable[[Tensor], None]]) -> None:
+        self.hooks, self.id = hooks, _HookHandle._next
+        _HookHandle._next += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+
+# Post-accumulate-grad hooks by id(leaf), with a weak reference that tells a live leaf from a
+# later tensor that reuses a dead one's id. A dict beside the engine, so Tensor stays unchanged.
+_POST_ACCUMULATE: dict[int, tuple[weakref.ref, dict[int, Callable[[Tensor], None]]]] = {}
+
+
+def _forget(key: int) -> Callable[[weakref.ref], None]:
+    def forget(_: weakref.ref) -> None:
+        _POST_ACCUMULATE.pop(key, None)
+    return forget
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> _HookHandle:
+    """hook(t) runs each time a backward pass has added into the leaf t's `.grad` (torch's
+    Tensor.register_post_accumulate_grad_hook; DistributedDataParallel starts its allreduces
+    from it while the rest of the backward pass goes on)."""
+    if t.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if not t.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    key = id(t)
+    entry = _POST_ACCUMULATE.get(key)
+    if entry is None or entry[0]() is not t:
+        entry = (weakref.ref(t, _forget(key)), {})
+        _POST_ACCUMULATE[key] = entry
+    handle = _HookHandle(entry[1])
+    entry[1][handle.id] = hook
+    return handle
+
+
+def _run_post_accumulate_hooks(t: Tensor) -> None:
+    entry = _POST_ACCUMULATE.get(id(t))
+    if entry is not None and entry[0]() is t:
+        for hook in list(entry[1].values()):
+            hook(t)
+
+
 class _GradStore:
     """Stores a leaf's error signal in its `.grad`, adding to what is there (torch's rule).
 
@@ -137,6 +187,8 @@ class _GradStore:
                 d = d.copy()
             self.taken.add(id(d))
             t.grad = Tensor._make(d, False, None)
+        if _POST_ACCUMULATE and t.grad_fn is None:
+            _run_post_accumulate_hooks(t)
 
 
 def backpropagate(roots: Sequence[Tensor], root_grads: Sequence[Tensor], *,

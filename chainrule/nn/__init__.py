@@ -33,3 +33,17 @@ __all__ = [
     "Dropout2d", "ELU", "GELU", "Hardtanh", "HuberLoss", "KLDivLoss", "L1Loss", "LayerNorm",
     "LeakyReLU", "SiLU", "SmoothL1Loss", "utils",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # torch.nn's names for chainrule.distributed's classes, imported on first use (distributed
+    # itself imports nn): nn.SyncBatchNorm, nn.parallel.DistributedDataParallel.
+    if name == "SyncBatchNorm":
+        from chainrule.distributed.sync_batchnorm import SyncBatchNorm
+
+        return SyncBatchNorm
+    if name == "parallel":
+        import importlib
+
+        return importlib.import_module("chainrule.nn.parallel")
+    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")

@@ -10,7 +10,8 @@ from chainrule.utils.data.dataloader import *
 from chainrule.utils.data.dataloader import __all__ as _dataloader
 from chainrule.utils.data.dataset import *
 from chainrule.utils.data.dataset import __all__ as _dataset
+from chainrule.utils.data.distributed import DistributedSampler
 from chainrule.utils.data.sampler import *
 from chainrule.utils.data.sampler import __all__ as _sampler
 
-__all__ = sorted([*_dataloader, *_dataset, *_sampler])
+__all__ = sorted([*_dataloader, *_dataset, *_sampler, "DistributedSampler"])
