@@ -19,7 +19,7 @@ $(RUNTIME_STAMP): pyproject.toml
 $(DEV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,torch,sklearn,progress,jit,plot,graphviz]'
+	$(PY) -m pip install --quiet -e '.[dev,torch,sklearn,progress,jit,plot,graphviz,mpi,e2e]'
 	@# torchvision's model files are the oracle of tests/models/test_zoo.py (not installed)
 	$(PY) -m pip download --quiet --no-deps torchvision==0.29.1 -d $(VENV)/wheels \
 		|| echo "torchvision wheel not fetched: tests/models/test_zoo.py retries, else skips"

@@ -10,6 +10,7 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -19,13 +20,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
+
 import chainrule as cr
-from chainrule import io, models, nn, optim
+from chainrule import distributed, io, models, nn, optim
 from chainrule import train as training
 from chainrule.data import DataLoader, load_dataset, transforms
 from chainrule.inspect.summary import add_summary_parser, summary_command
 from chainrule.inspect.trace import add_trace_parser, trace_command
 from chainrule.inspect._commands import add_picture_parsers, plot_command, visualize_command
+from chainrule.lecture import add_lecture_parser, lecture_command
+from chainrule.playground import add_playground_parser, playground_command
 
 DATASETS = ("mnist", "fashion-mnist")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -113,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     add_summary_parser(sub)
     add_trace_parser(sub)
     add_picture_parsers(sub)
+    add_lecture_parser(sub)
+    add_playground_parser(sub)
     return p
 
 
@@ -297,7 +304,49 @@ def _rebuild_schedule(args: argparse.Namespace, opt: Any, steps: int, done: int)
     return sched
 
 
+class _ShardLoader(DataLoader):
+    """A rank's loader under mpiexec: its DistributedSampler's share of each epoch, with the
+    random transforms drawn from (seed, rank, epoch), so a resumed run draws what the
+    uninterrupted one would have on every rank (the checkpoint holds rank 0's loader only)."""
+
+    def __init__(self, dataset: Any, seed: int, **kwargs: Any) -> None:
+        super().__init__(dataset, seed=seed, **kwargs)
+        self.base_seed = seed
+
+    def __iter__(self) -> Any:
+        fresh = np.random.default_rng([self.base_seed, distributed.rank(), self.sampler.epoch])
+        self.generator.bit_generator.state = fresh.bit_generator.state
+        return super().__iter__()
+
+
+def _data_parallel(args: argparse.Namespace, train: DataLoader, test: DataLoader
+                   ) -> tuple[DataLoader, DataLoader]:
+    """This rank's train and test loaders: `--batch-size` stays the global batch, each of the
+    ranks takes batch / ranks of it; the test set is dealt out without repeats."""
+    ranks, rank = distributed.world_size(), distributed.rank()
+    if args.batch_size % ranks:
+        raise CLIError(f"--batch-size {args.batch_size} (the global batch) does not split "
+                       f"evenly over {ranks} ranks; pick a multiple of {ranks}")
+    sampler = distributed.DistributedSampler(train.dataset, ranks, rank, shuffle=True,
+                                             seed=args.seed)
+    shard = _ShardLoader(train.dataset, args.seed, batch_size=args.batch_size // ranks,
+                         sampler=sampler, transform=train.transform)
+    share = range(rank, len(test.dataset), ranks)
+    return shard, DataLoader(test.dataset, batch_size=test.batch_size, sampler=share,
+                             transform=test.transform)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    """`chainrule train`; under `mpiexec -n N` every rank runs it data-parallel, rank 0 alone
+    prints and writes, and a failure on any rank stops them all with one line naming it."""
+    with contextlib.ExitStack() as stack:
+        if distributed.rank() > 0:
+            stack.enter_context(contextlib.redirect_stdout(
+                stack.enter_context(open(os.devnull, "w"))))
+        return int(distributed.run_or_abort(_train, args))
+
+
+def _train(args: argparse.Namespace) -> int:
     keys = (*MODEL_KEYS, *RECIPE_KEYS, *RUN_KEYS)
     given = {k for k in keys if getattr(args, k) is not None}
     fallback = _zero_config(args)
@@ -331,6 +380,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                          args.data_root, not args.no_download, args.train_limit,
                                          shift=args.augment_shift, fallback=fallback)
     assert train_loader is not None  # asked for with need_train (the default)
+    if distributed.world_size() > 1:
+        train_loader, test_loader = _data_parallel(args, train_loader, test_loader)
     source = getattr(test_loader.dataset, "name", args.dataset)
     config["data"] = source
     opt = _optimizer(args, model.parameters())
@@ -361,17 +412,20 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"examples, {_describe(args)}")
     last = _LastEpoch(done)
     callbacks: list[training.Callback] = [last]
-    if args.history:
+    if args.history and distributed.rank() == 0:
         callbacks.append(_HistoryFile(args.history, earlier))
     try:
-        history = training.fit(model, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
+        net = distributed.DistributedDataParallel(model) if distributed.world_size() > 1 \
+            else model
+        history = training.fit(net, train_loader, nn.CrossEntropyLoss(), opt, args.epochs,
                                val_loader=test_loader, val_name="test", scheduler=sched,
                                scheduler_interval=interval,
                                progress=False if args.no_progress else None,
                                checkpoint=args.save, config=config, callbacks=callbacks,
                                initial_epoch=done, initial_history=earlier)
     except KeyboardInterrupt:
-        print(_interrupted(args, last.done), file=sys.stderr)
+        if distributed.rank() == 0:
+            print(_interrupted(args, last.done), file=sys.stderr)
         return 130
     if history:
         print(f"final test accuracy: {history[-1]['test_accuracy']:.2%}")
@@ -425,7 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"train": cmd_train, "evaluate": cmd_evaluate,
                 "summary": summary_command, "trace": trace_command,
                 "visualize": lambda a: visualize_command(a, _trained_model, STATS),
-                "plot": plot_command}[args.command](args)
+                "plot": plot_command, "lecture": lecture_command,
+                "playground": playground_command}[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
