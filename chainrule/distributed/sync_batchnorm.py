@@ -16,10 +16,10 @@ from chainrule.tensor import Tensor
 
 
 class AllReduceSum(Function):
-    """y = Σ_r x_r, the sum of x over the ranks, on every rank.   x̄_r = Σ_r' ȳ_r'.
+    """y = Σ_r a_r, the sum of a over the ranks, on every rank.   ā_r = Σ_r' ȳ_r'.
 
     Every rank's y feeds that rank's loss, and the job's loss is the sum of the ranks' losses,
-    so the error signal of x_r collects ȳ from every rank: the backward pass is the same
+    so the error signal of a_r collects ȳ from every rank: the backward pass is the same
     allreduce, applied to ȳ.
     """
 

@@ -9,6 +9,7 @@ the op's symbols, so what they print is what the docstring (and so the code revi
 
 from __future__ import annotations
 
+import math
 import inspect as pyinspect
 import re
 import unicodedata
@@ -177,7 +178,9 @@ class OpRule:
         m: dict[str, str] = {}
         for sym, name in self.constants.items():
             v = (settings or {}).get(name)
-            if isinstance(v, int | float) and not isinstance(v, bool):
+            if isinstance(v, float) and not math.isfinite(v):  # softplus's threshold=inf
+                m[sym] = "nan" if math.isnan(v) else ("∞" if v > 0 else "−∞")
+            elif isinstance(v, int | float) and not isinstance(v, bool):
                 m[sym] = f"{v:.4g}" if isinstance(v, float) and v != int(v) else str(int(v))
         names = dict(zip(self.params, parents, strict=False))
         for p, name in names.items():

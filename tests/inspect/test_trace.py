@@ -270,3 +270,18 @@ def test_cli_trace_rejects_an_unknown_example(capsys):
         main(["trace", "nope"])
     assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_setting_of_infinity_is_written_not_a_crash():
+    """binary_cross_entropy_with_logits records softplus(threshold=inf): the rule shows ∞ and
+    the error signals are autograd's."""
+    x = cr.tensor([[0.5, -1.0]], dtype=cr.float64, requires_grad=True)
+    w = cr.tensor([[1.0, 2.0]], dtype=cr.float64, requires_grad=True)
+    z = (x * w).sum(dim=1)
+    loss = F.binary_cross_entropy_with_logits(z, cr.tensor([1.0], dtype=cr.float64))
+    result = trace(loss, dict(x=x, w=w, z=z, L=loss), file=None)
+    gx, gw = cr.autograd.grad(loss, (x, w))
+    text = result.to_text()
+    assert "x̄" in text and "w̄" in text
+    np.testing.assert_allclose(result.step("x").value, gx.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(result.step("w").value, gw.numpy(), rtol=1e-12)
