@@ -57,6 +57,7 @@ from numpy.lib.stride_tricks import as_strided
 from chainrule import _dtypes
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import enable_grad
+from chainrule.backend import conv
 from chainrule.backend.pooling import tap_dtype
 from chainrule.nn.module import Module, RemovableHandle
 from chainrule.nn.parameter import Parameter
@@ -184,7 +185,9 @@ def _conv_rule(self: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = N
     n, c, h, wd = x.shape
     oh, ow = self.window.out_shape(h, wd)
     kh, kw = self.window.kernel
-    self.save(col=_blank((c * kh * kw, oh * ow * n), x.dtype))
+    # what the op keeps for W̄: the whole im2col matrix, unless the backend builds it in blocks
+    self.save(col=None if conv.blocked(c * kh * kw) else _blank((c * kh * kw, oh * ow * n),
+                                                                x.dtype))
     return _blank((n, w.shape[0], oh, ow), np.result_type(x, w))
 
 

@@ -129,7 +129,21 @@ def test_saved_arrays_are_their_own_kind():
     out = F.max_pool2d(conv(cr.randn(1, 1, 6, 6)), 2).sum()
     g = draw_graph(out, conv)
     saved = {n.title: n.rows for n in g.nodes if n.kind == "saved"}
-    assert saved == {"col": ["(9, 16)"], "taps": ["(1, 2, 2, 2)"]}
+    # a 3×3 convolution over one channel builds im2col in blocks and keeps none of it
+    assert saved == {"taps": ["(1, 2, 2, 2)"]}
+    dashed = [e for e in g.edges if e.dashed]
+    assert len(dashed) == 1
+    op = {n.id: n for n in g.nodes}
+    assert op[dashed[0].target].title == "max_pool2d"
+
+
+def test_a_convolution_that_keeps_its_im2col_matrix_draws_it():
+    cr.manual_seed(0)
+    conv = nn.Conv2d(32, 2, 3)  # C·KH·KW = 288: the whole matrix is built and saved for W̄
+    out = F.max_pool2d(conv(cr.randn(1, 32, 6, 6)), 2).sum()
+    g = draw_graph(out, conv)
+    saved = {n.title: n.rows for n in g.nodes if n.kind == "saved"}
+    assert saved == {"col": ["(288, 16)"], "taps": ["(1, 2, 2, 2)"]}
     dashed = [e for e in g.edges if e.dashed]
     assert len(dashed) == 2
     op = {n.id: n for n in g.nodes}

@@ -318,11 +318,14 @@ def test_activation_memory_is_what_the_graph_keeps(build, shape):
 
 
 def test_convolution_memory_counts_its_im2col_matrix():
-    conv = nn.Conv2d(3, 4, 3, bias=False)
-    s = summary(conv, (2, 3, 6, 6))
+    conv = nn.Conv2d(32, 4, 3, bias=False)
+    s = summary(conv, (2, 32, 6, 6))
     out_bytes = 2 * 4 * 4 * 4 * 4            # kept for the loss
-    col_bytes = (3 * 3 * 3) * (4 * 4 * 2) * 4  # saved for the weight gradient
+    col_bytes = (32 * 3 * 3) * (4 * 4 * 2) * 4  # saved for the weight gradient
     assert s.rows[0]["activation_memory"] == out_bytes + col_bytes
+    # C·KH·KW = 27: im2col is built a block at a time, twice, and never kept
+    small = summary(nn.Conv2d(3, 4, 3, bias=False), (2, 3, 6, 6))
+    assert small.rows[0]["activation_memory"] == out_bytes
     frozen = summary(nn.Conv2d(3, 4, 3).requires_grad_(False), (2, 3, 6, 6))
     assert frozen.activation_memory == 0  # nothing is recorded: nothing is kept
 
