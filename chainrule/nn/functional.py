@@ -251,17 +251,24 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             running_mean._data[...] = (1 - m) * running_mean._data + m * mean._data.reshape(c)
             running_var._data[...] = ((1 - m) * running_var._data
                                      + m * var._data.reshape(c) * (n / (n - 1)))
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running statistics are needed in eval mode")
-        centred = input - running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    y = centred / (var + eps).sqrt()
+        # y = (x − μ) · s + β with the per-channel scale s = γ / √(σ² + ε): two passes over
+        # the activations after the statistics, not three
+        scale = (var.reshape(c) + eps).rsqrt()
+        if weight is not None:
+            scale = scale * weight
+        y = centred * scale.reshape(shape)
+        return y if bias is None else y + bias.reshape(shape)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running statistics are needed in eval mode")
+    # Fixed statistics make the layer affine per channel, y = x · s + t with s = γ / √(σ² + ε)
+    # and t = β − μ s (torch's CPU inference kernel computes the same): two passes, not four.
+    scale = (running_var + eps).rsqrt()
     if weight is not None:
-        y = y * weight.reshape(shape)
+        scale = scale * weight
+    shift = -running_mean * scale
     if bias is not None:
-        y = y + bias.reshape(shape)
-    return y
+        shift = shift + bias
+    return input * scale.reshape(shape) + shift.reshape(shape)
 
 
 def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
