@@ -8,6 +8,8 @@
 
 from chainrule import autograd, data, nn, ops, optim, signal
 from chainrule.backend import jit
+from chainrule.backend.threads import num_threads as get_num_threads
+from chainrule.backend.threads import set_num_threads
 from chainrule._device import accelerator, backends, cuda, device
 from chainrule._dtypes import (
     bool_, double, float16, float32, float64, half, int8, int16, int32, int64, long, uint8,
@@ -30,10 +32,10 @@ __version__ = "0.1.0"
 
 __all__ = [*_ops_all,
            "ShapeError", "Size", "Tensor", "accelerator", "backends", "bool", "cuda", "device",
-           "float", "int", "arange", "as_tensor", "autograd", "bool_", "data",
-           "default_generator", "double", "empty", "empty_like", "enable_grad", "eye", "float16",
-           "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "half", "int8",
+           "float", "int", "arange", "as_tensor", "autograd", "bool_", "data", "default_generator",
+           "double", "empty", "empty_like", "enable_grad", "eye", "float16", "float32", "float64",
+           "from_numpy", "full", "full_like", "get_num_threads", "gradcheck", "half", "int8",
            "int16", "int32", "int64", "is_grad_enabled", "jit", "linspace", "load", "long",
            "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
-           "rand_like", "randint", "randn", "randn_like", "randperm", "save",
-           "set_grad_enabled", "signal", "tensor", "uint8", "zeros", "zeros_like"]
+           "rand_like", "randint", "randn", "randn_like", "randperm", "save", "set_grad_enabled",
+           "set_num_threads", "signal", "tensor", "uint8", "zeros", "zeros_like"]
