@@ -3,13 +3,11 @@ independent references (NumPy's convolve, explicit sums)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from chainrule import lecture
-from chainrule.inspect import read_png
 
 SLIDE_1D = [2, 1, 4, -1, 2]
 SLIDE_2D = [[1, 5, 7, 2], [0, -2, -4, 1], [2, 6, 4, -3], [0, -2, -2, 1]]
@@ -25,15 +23,6 @@ def full_conv2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_pictures(result: lecture.Result, names: list[str]) -> None:
-    assert sorted(p.name for p in result.pictures) == sorted(names)
-    for p in result.pictures:
-        assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert 500 < Path(p).stat().st_size < 150_000
-        h, w = read_png(p).shape[:2]
-        assert 40 < h < 2000 and 100 < w < 2000
-
-
 def test_the_section_lists_its_examples():
     names = [e.name for e in lecture.examples(section=4)]
     assert names == ["conv1d-translate-and-scale", "conv1d-flip-and-filter", "conv-as-matrix",
@@ -41,7 +30,7 @@ def test_the_section_lists_its_examples():
                      "classic-filters"]
 
 
-def test_1d_translate_and_scale(tmp_path):
+def test_1d_translate_and_scale(tmp_path, check_pictures):
     r = lecture.run("conv1d-translate-and-scale", quick=True, out=tmp_path)
     # 2 x (1,1,2) at 0, −1 x (1,1,2) at 1, 1 x (1,1,2) at 2
     assert r.measured["steps"] == [[2, 2, 4, 0, 0], [0, -1, -1, -2, 0], [0, 0, 1, 1, 2]]
@@ -50,7 +39,7 @@ def test_1d_translate_and_scale(tmp_path):
     check_pictures(r, ["4-conv1d-translate-and-scale.png"])
 
 
-def test_1d_flip_and_filter(tmp_path):
+def test_1d_flip_and_filter(tmp_path, check_pictures):
     r = lecture.run("conv1d-flip-and-filter", quick=True, out=tmp_path)
     assert r.measured["flipped"] == [2, 1, 1]
     assert r.measured["outputs"] == SLIDE_1D == r.measured["correlate_flipped"]
@@ -58,7 +47,7 @@ def test_1d_flip_and_filter(tmp_path):
     check_pictures(r, ["4-conv1d-flip-and-filter.png"])
 
 
-def test_convolution_as_a_matrix(tmp_path):
+def test_convolution_as_a_matrix(tmp_path, check_pictures):
     r = lecture.run("conv-as-matrix", quick=True, out=tmp_path)
     assert r.measured["matrix"] == [[1, 0, 0], [1, 1, 0], [2, 1, 1], [0, 2, 1], [0, 0, 2]]
     assert r.measured["product"] == SLIDE_1D
@@ -76,7 +65,7 @@ def test_commutativity_and_distributivity():
     assert max(r.measured["distributivity_errors"]) < 1e-12
 
 
-def test_2d_translate_and_scale(tmp_path):
+def test_2d_translate_and_scale(tmp_path, check_pictures):
     r = lecture.run("conv2d-translate-and-scale", quick=True, out=tmp_path)
     terms = [np.array(t) for t in r.measured["terms"]]
     for (s, t), b in np.ndenumerate(B2):  # B_st x A shifted by (s, t)
@@ -87,7 +76,7 @@ def test_2d_translate_and_scale(tmp_path):
     check_pictures(r, ["4-conv2d-translate-and-scale.png"])
 
 
-def test_2d_flip_and_filter(tmp_path):
+def test_2d_flip_and_filter(tmp_path, check_pictures):
     r = lecture.run("conv2d-flip-and-filter", quick=True, out=tmp_path)
     assert r.measured["flipped"] == [[-1, 0], [2, 1]]
     assert r.measured["result"] == SLIDE_2D == r.measured["correlate_flipped"]
@@ -95,7 +84,7 @@ def test_2d_flip_and_filter(tmp_path):
     check_pictures(r, ["4-conv2d-flip-and-filter.png"])
 
 
-def test_classic_filters(tmp_path):
+def test_classic_filters(tmp_path, check_pictures):
     r = lecture.run("classic-filters", quick=True, out=tmp_path)
     m = r.measured
     assert m["kernel_sums"] == {"blur": 8.0, "sharpen": 4.0, "edge": 0.0, "sobel_x": 0.0}
