@@ -4,15 +4,14 @@ NumPy twins (what each function equals, entry for entry up to float rounding of 
 
     conv_forward(x, w2, window)          = w2 @ im2col(x, window)              (O, OH·OW·N)
     conv_weight_grad(x, g2, window)      = g2 @ im2col(x, window).T            (O, C·KH·KW)
-    conv_input_grad(w2, g2, shape, win)  = col2im(w2.T @ g2, shape, win)       x̄ (N, C, H, W)
 
 with w2 the (O, C·KH·KW) weight matrix and g2 the (O, OH·OW·N) error signal (`windows.
-channel_rows`). The twins materialise the whole im2col matrix: C·KH·KW times the input, 42 MB
-for the 32→64-channel 3×3 convolution of pytorch/examples' MNIST network at batch 64, written
-once and read back by the product (and by the weight gradient), so the convolution runs at the
-speed of memory. Here the output rows are taken a block at a time: the im2col block of those rows
-(about `BLOCK_BYTES`) is built, multiplied while it is still in cache, and dropped. Nothing is
-saved between forward and backward: the weight gradient rebuilds each block from x, which costs
+channel_rows`). The twins materialise the whole im2col matrix, C·KH·KW times the input (10 MB
+for LeNet-5's first convolution at batch 128), written once and read back by the product (and
+by the weight gradient), and with few columns the product runs at the speed of memory.
+Here the output rows are taken a block at a time: the im2col block of those rows (about
+`BLOCK_BYTES`) is built, multiplied while it is still in cache, and dropped. Nothing is saved
+between forward and backward: the weight gradient rebuilds each block from x, which costs
 one more in-cache copy and saves the whole matrix's memory.
 
 `blocked(C·KH·KW)` says which convolutions take this path; the ops call the twins otherwise.
@@ -28,10 +27,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from chainrule.backend.buffers import empty
-from chainrule.backend.windows import padded_cnhw
+from chainrule.backend.windows import im2col_rows, padded_cnhw
 
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Window
@@ -64,18 +62,6 @@ def _row_blocks(out_h: int, row_bytes: int) -> Iterator[tuple[int, int]]:
         yield a, min(out_h, a + rows)
 
 
-def _col_block(xp: np.ndarray, window: Window, out_w: int, a: int, b: int) -> np.ndarray:
-    """im2col of output rows [a, b): (C·KH·KW, (b − a)·OW·N), from the padded (C, H, W, N) xp."""
-    c, n = xp.shape[0], xp.shape[3]
-    (kh, kw), (st, sl), (dh, dw) = window.kernel, window.stride, window.dilation
-    sc, sh, sw, sn = xp.strides
-    src = as_strided(xp[:, a * st:], (c, kh, kw, b - a, out_w, n),
-                     (sc, sh * dh, sw * dw, sh * st, sw * sl, sn), writeable=False)
-    col = empty(src.shape, xp.dtype)
-    np.copyto(col, src)
-    return col.reshape(c * kh * kw, (b - a) * out_w * n)
-
-
 def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
     """y = w2 @ im2col(x) as an (O, OH·OW·N) array, one cached block of output rows at a time."""
     n, c, h, w = x.shape
@@ -84,7 +70,7 @@ def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
     y = empty((w2.shape[0], oh * ow * n), np.result_type(x, w2))
     per_row = ow * n
     for a, b in _row_blocks(oh, w2.shape[1] * per_row * x.itemsize):
-        np.matmul(w2, _col_block(xp, window, ow, a, b), out=y[:, a * per_row:b * per_row])
+        np.matmul(w2, im2col_rows(xp, window, ow, a, b), out=y[:, a * per_row:b * per_row])
     return y
 
 
@@ -97,35 +83,10 @@ def conv_weight_grad(x: np.ndarray, g2: np.ndarray, window: Window) -> np.ndarra
     k = c * window.kernel[0] * window.kernel[1]
     out: np.ndarray | None = None
     for a, b in _row_blocks(oh, k * per_row * x.itemsize):
-        part = g2[:, a * per_row:b * per_row] @ _col_block(xp, window, ow, a, b).T
+        part = g2[:, a * per_row:b * per_row] @ im2col_rows(xp, window, ow, a, b).T
         if out is None:
             out = part
         else:
             out += part
     assert out is not None
     return out
-
-
-def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], window: Window
-                    ) -> np.ndarray:
-    """x̄ = col2im(w2ᵀ g2): each block's (C·KH·KW, rows·OW·N) product is added into the padded
-    (C, H, W, N) gradient tap by tap while it is in cache. An (N, C, H, W) view is returned."""
-    n, c, h, w = shape
-    t, bottom, left, r = window.padding
-    oh, ow = window.out_shape(h, w)
-    (kh, kw), (st, sl), (dh, dw) = window.kernel, window.stride, window.dilation
-    xp = empty((c, h + t + bottom, w + left + r, n), np.result_type(w2, g2))
-    xp.fill(0)
-    per_row = ow * n
-    wt = w2.T
-    for a, b in _row_blocks(oh, w2.shape[1] * per_row * g2.itemsize):
-        dcol = empty((wt.shape[0], (b - a) * per_row), xp.dtype)
-        np.matmul(wt, g2[:, a * per_row:b * per_row], out=dcol)
-        taps = dcol.reshape(c, kh, kw, b - a, ow, n)
-        for i in range(kh):
-            top = a * st + i * dh
-            rows = slice(top, top + st * (b - a - 1) + 1, st)
-            for j in range(kw):
-                cols = slice(j * dw, j * dw + sl * (ow - 1) + 1, sl)
-                xp[:, rows, cols] += taps[:, i, j]
-    return xp[:, t:t + h, left:left + w].transpose(3, 0, 1, 2)

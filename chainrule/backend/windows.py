@@ -64,15 +64,20 @@ def im2col(x: np.ndarray, window: Window) -> np.ndarray:
     Each (c, i, j, oh) row of col is one run of OW·N consecutive entries, whatever the channel
     count.
     """
-    n, c, h, w = x.shape
-    out = window.out_shape(h, w)
-    xp = padded_cnhw(x, window.padding)
+    oh, ow = window.out_shape(*x.shape[2:])
+    return im2col_rows(padded_cnhw(x, window.padding), window, ow, 0, oh)
+
+
+def im2col_rows(xp: np.ndarray, window: Window, out_w: int, a: int, b: int) -> np.ndarray:
+    """The columns of `im2col` for output rows [a, b): (C·KH·KW, (b − a)·OW·N), read from the
+    padded (C, H, W, N) buffer xp (`padded_cnhw`)."""
+    c, n = xp.shape[0], xp.shape[3]
     (kh, kw), (st, sl), (dh, dw) = window.kernel, window.stride, window.dilation
     sc, sh, sw, sn = xp.strides
-    col = empty((c, kh, kw, *out, n), x.dtype)
-    np.copyto(col, as_strided(xp, col.shape, (sc, sh * dh, sw * dw, sh * st, sw * sl, sn),
-                              writeable=False))
-    return col.reshape(c * kh * kw, out[0] * out[1] * n)
+    col = empty((c, kh, kw, b - a, out_w, n), xp.dtype)
+    np.copyto(col, as_strided(xp[:, a * st:], col.shape,
+                              (sc, sh * dh, sw * dw, sh * st, sw * sl, sn), writeable=False))
+    return col.reshape(c * kh * kw, (b - a) * out_w * n)
 
 
 def col2im(dcol: np.ndarray, shape: tuple[int, ...], window: Window) -> np.ndarray:
