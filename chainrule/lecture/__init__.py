@@ -77,6 +77,22 @@ class Result:
         return "\n".join(parts) + "\n"
 
 
+def save_picture(ctx: Context, result: Result, filename: str, content: Any) -> Path | None:
+    """Write a picture into the example's folder, when it has one, and list it in `result`:
+    an RGB/grey array as a PNG (NumPy alone), a str as it is (an SVG drawing)."""
+    path = ctx.picture(filename)
+    if path is None:
+        return None
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        from chainrule.inspect._image import write_png
+
+        write_png(path, content)
+    result.pictures.append(path)
+    return path
+
+
 @dataclass(frozen=True)
 class Example:
     name: str
@@ -112,9 +128,8 @@ def _load() -> None:
 def examples(section: int | None = None) -> list[Example]:
     """Every example in lecture order (by section, then in the order its module defines them)."""
     _load()
-    order = {m: i for i, (m, _) in SECTIONS.items()}
     found = [e for e in _REGISTRY.values() if section is None or e.section == section]
-    return sorted(found, key=lambda e: order[e.run.__module__.rsplit(".", 1)[-1]])
+    return sorted(found, key=lambda e: e.section)  # stable: definition order within a section
 
 
 def get(name: str) -> Example:

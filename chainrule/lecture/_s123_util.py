@@ -7,15 +7,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chainrule.inspect import _image as im
 from chainrule.inspect.plots import line_chart
-from chainrule.lecture import Context, Result
+from chainrule.lecture import save_picture
 from chainrule.tensor import Tensor
+
+#: pictures (PNG arrays and SVG text alike) go through the registry's writer
+save = save_text = save_picture
 
 #: distinct colours for the curves of one chart (colour-blind-safe order)
 COLORS: tuple[im.Color, ...] = ((31, 119, 180), (230, 120, 20), (44, 160, 44), (200, 40, 40),
@@ -27,27 +29,6 @@ def values(t: Tensor | None) -> np.ndarray:
     if t is None:
         raise RuntimeError("lecture: expected a tensor (a gradient), got None")
     return t.detach().numpy()
-
-
-def save(ctx: Context, result: Result, filename: str, image: np.ndarray) -> Path | None:
-    """Write `image` as the PNG `filename` into the example's picture folder (if it has one) and
-    note it in `result.pictures`."""
-    path = ctx.picture(filename)
-    if path is None:
-        return None
-    im.write_png(path, image)
-    result.pictures.append(path)
-    return path
-
-
-def save_text(ctx: Context, result: Result, filename: str, text: str) -> Path | None:
-    """Write a text picture (an SVG drawing) the same way."""
-    path = ctx.picture(filename)
-    if path is None:
-        return None
-    path.write_text(text, encoding="utf-8")
-    result.pictures.append(path)
-    return path
 
 
 def chart(series: Sequence[tuple[str, Any, Any, im.Color]], title: str, xlabel: str = "", *,

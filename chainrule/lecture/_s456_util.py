@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.data import load_dataset
 from chainrule.data.mnist import ImageDataset
 from chainrule.inspect import _image as im
-from chainrule.lecture import Context, Result
+from chainrule.lecture import Context
 
 
 def digits(ctx: Context, train: bool) -> tuple[ImageDataset, str | None]:
@@ -94,14 +94,6 @@ def framed(image: np.ndarray, title: str) -> np.ndarray:
     """A whole picture: a title in large letters, a white margin."""
     body = im.stack_vertical([im.pad_image(text(title, 2), 0, 8), image])
     return im.pad_image(body, 8, 8, 8, 8)
-
-
-def save(ctx: Context, result: Result, filename: str, image: np.ndarray) -> None:
-    """Write `image` as ctx's picture `filename` (when pictures are wanted) and list it."""
-    path = ctx.picture(filename)
-    if path is not None:
-        im.write_png(path, image)
-        result.pictures.append(path)
 
 
 #: the colours of the three kinds of layer in `share_bars`

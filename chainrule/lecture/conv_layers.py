@@ -14,7 +14,8 @@ from chainrule.inspect import (
 )
 from chainrule.inspect.plots import line_chart
 from chainrule.lecture import Context, Result, example
-from chainrule.lecture._s456_util import framed, save, share_bars
+from chainrule.lecture import save_picture as save
+from chainrule.lecture._s456_util import framed, share_bars
 
 #: the lecture's table "Sizes of layers in LeNet": (layer, type, units, connections, weights)
 LENET_SLIDE = [

@@ -15,7 +15,8 @@ from chainrule.data._errors import DataError
 from chainrule.inspect import _image as im
 from chainrule.lecture import Context, Result, example
 from chainrule.lecture._s456_util import caption, digits, framed, number_grid, number_text, row
-from chainrule.lecture._s456_util import save, text
+from chainrule.lecture import save_picture as save
+from chainrule.lecture._s456_util import text
 
 #: the slides' 1-D example: (2, −1, 1) ∗ (1, 1, 2) = (2, 1, 4, −1, 2)
 A1 = np.array([2.0, -1.0, 1.0])

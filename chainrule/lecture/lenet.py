@@ -23,7 +23,8 @@ from chainrule.inspect import (
     top_activations_image,
 )
 from chainrule.lecture import Context, Result, example
-from chainrule.lecture._s456_util import digits, save
+from chainrule.lecture import save_picture as save
+from chainrule.lecture._s456_util import digits
 from chainrule.train import evaluate, fit
 
 #: the lecture: "LeNet ... was able to classify digits with 98.9% test accuracy"
