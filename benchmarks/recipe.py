@@ -104,8 +104,7 @@ def _chainrule_run(args: argparse.Namespace) -> dict[str, Any]:
     if rc != 0:
         raise SystemExit(f"chainrule train failed:\n{out.getvalue()}")
     found = re.findall(r"accuracy[ =:]+([0-9.]+)%", out.getvalue())
-    return {"seconds": seconds, "accuracy": float(found[-1]) / 100 if found else None,
-            "output": out.getvalue().strip().splitlines()[-1]}
+    return {"seconds": seconds, "accuracy": float(found[-1]) / 100 if found else None}
 
 
 def child(lib: str, args: argparse.Namespace) -> dict[str, Any]:

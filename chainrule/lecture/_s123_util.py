@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend.threads import num_threads as get_num_threads
+from chainrule.backend.threads import set_num_threads
 from chainrule.inspect import _image as im
 from chainrule.inspect.plots import line_chart
 from chainrule.lecture import save_picture
@@ -88,12 +90,16 @@ def one_blas_thread() -> Iterator[bool]:
 
     On a small shared machine a multi-threaded BLAS spends more time waiting for its threads
     than multiplying, and a 0.5 ms product takes 30 ms at random; one thread measures the
-    arithmetic. threadpoolctl is optional: without it the timings run as they are.
+    arithmetic. Without threadpoolctl (which cr.set_num_threads needs) the timings run as they
+    are.
     """
+    old = get_num_threads()
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+        set_num_threads(1)
+    except RuntimeError:  # no threadpoolctl: the BLAS cannot be reached
         yield False
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    try:
         yield True
+    finally:
+        set_num_threads(old)
