@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.backend.buffers import exclusive
 from chainrule.autograd.grad_mode import set_grad_enabled
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
@@ -169,7 +170,8 @@ class _GradStore:
 
     An error signal may be shared: Add hands the same ȳ to both parents, the seed may be the
     caller's `gradient`, Sum's backward gives a read-only broadcast view. Without create_graph,
-    a `.grad` gets its own writable array, so an in-place update of one `.grad` touches no other.
+    a `.grad` gets its own writable array, so an in-place update of one `.grad` touches no other:
+    the error signal's array itself when nothing else can reach its memory, else a copy.
     """
 
     def __init__(self, seeds: Sequence[Tensor], create_graph: bool) -> None:
@@ -183,7 +185,7 @@ class _GradStore:
             t.grad = g
         else:
             d = g._data
-            if id(d) in self.taken or not (d.flags.owndata and d.flags.writeable):
+            if id(d) in self.taken or not (d.flags.writeable and exclusive(d)):
                 d = d.copy()
             self.taken.add(id(d))
             t.grad = Tensor._make(d, False, None)

@@ -623,3 +623,21 @@ def test_gradcheck_rejects_float32_and_no_grad_inputs():
         cr.gradcheck(lambda t: t * 2, cr.tensor([1.0], requires_grad=True))
     with pytest.raises(ValueError, match="requires grad"):
         cr.gradcheck(lambda t: t * 2, cr.tensor(np.array([1.0])))
+
+
+def test_a_weight_gradient_is_stored_without_a_copy_yet_never_shares_memory():
+    """A conv weight's error signal is a view (a reshaped product): it becomes `.grad` as it is,
+    while two leaves fed the same error signal (Add) still get arrays of their own."""
+    import numpy as np
+
+    import chainrule as cr
+
+    x = cr.randn(2, 3, 8, 8)
+    w = cr.randn(4, 3, 3, 3, requires_grad=True)
+    cr.nn.functional.conv2d(x, w).sum().backward()
+    assert w.grad is not None and w.grad.numpy().flags.c_contiguous
+    a, b = cr.randn(5, requires_grad=True), cr.randn(5, requires_grad=True)
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[:] = 7
+    assert (b.grad.numpy() == 1).all()

@@ -6,7 +6,7 @@ import gc
 
 import numpy as np
 
-from chainrule.backend.buffers import _ArrayCache, empty, memory_order
+from chainrule.backend.buffers import _ArrayCache, empty, exclusive, memory_order
 
 SHAPE = (64, 1024)  # 256 KiB of float32: above the cache's minimum size
 
@@ -53,3 +53,32 @@ def test_empty_can_follow_another_arrays_memory_order() -> None:
     order = memory_order(src)
     out = empty(src.shape, np.float32, order)
     assert out.shape == src.shape and memory_order(out) == order
+
+
+def test_exclusive_tells_whether_anything_else_reaches_the_memory() -> None:
+    owner = np.zeros((4, 6))
+    assert exclusive(owner)
+    view = owner.reshape(24)
+    assert not exclusive(view)                       # the owner is still alive
+    fresh = np.zeros((4, 6)).reshape(24)
+    assert exclusive(fresh)  # a view of a fresh array that nothing else holds
+    t = np.zeros((4, 6)).T
+    other = t.T
+    assert not exclusive(t) and not exclusive(other)  # two views of one memory
+    spread = np.broadcast_to(np.zeros(3), (4, 3))
+    assert not exclusive(spread)  # its entries share memory
+    ro = np.zeros((4, 6)).reshape(24)
+    ro.flags.writeable = False
+    assert not exclusive(ro)
+
+
+def test_exclusive_counts_the_cache_as_nobody() -> None:
+    a = empty((512, 512), np.float32)  # a view of one of the cache's buffers
+    assert exclusive(a)
+    b = a.reshape(-1)
+    assert not exclusive(a)
+    del b
+    r = a.reshape(512, 256, 2)
+    del a
+    assert exclusive(r)
+    gc.collect()

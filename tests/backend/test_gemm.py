@@ -89,3 +89,15 @@ def test_matmul_nt_wide_sums_every_column_block():
     a = np.ones((2, 3 * BLOCK + 5))
     b = np.full((3, 3 * BLOCK + 5), 2.0)
     np.testing.assert_array_equal(matmul_nt_wide(a, b), np.full((2, 3), 2.0 * a.shape[1]))
+
+
+@pytest.mark.parametrize("p, q, m", [(6, 25, WIDE[0]), (16, 150, 300), (512, 1024, 64)])
+def test_matmul_nt_wide_returns_c_order(p, q, m):
+    """Its result becomes a weight's `.grad`: C order, as the weight (each of its three paths:
+    blocked, transposed product, direct product)."""
+    rng = np.random.default_rng(p + q + m)
+    a = rng.standard_normal((p, m)).astype(np.float32)
+    b = rng.standard_normal((q, m)).astype(np.float32)
+    out = matmul_nt_wide(a, b)
+    assert out.flags.c_contiguous
+    _close(out, a, b.T)
