@@ -14,7 +14,8 @@ Here the output rows are taken a block at a time: the im2col block of those rows
 between forward and backward: the weight gradient rebuilds each block from x, which costs
 one more in-cache copy and saves the whole matrix's memory.
 
-`blocked(C·KH·KW)` says which convolutions take this path; the ops call the twins otherwise.
+`blocked(C·KH·KW, window, saving)` says which convolutions take this path; the ops call the
+twins otherwise.
 The column order of every block is the twins' (oh, ow, n) order, so the GEMMs of a block read
 and write contiguous column ranges of the full matrices; `CHAINRULE_CONV_BLOCK_BYTES` (or
 `set_block_bytes`) changes the block size, and 0 turns blocking off (one block: the twins).
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule.backend.buffers import empty
-from chainrule.backend.windows import im2col_rows, padded_cnhw
+from chainrule.backend.windows import im2col_rows, padded_cnhw, pointwise
 
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Window
@@ -41,11 +42,22 @@ BLOCK_BYTES = int(os.environ.get("CHAINRULE_CONV_BLOCK_BYTES", 1 << 20))
 #: columns) 0.74–0.91x forward and 0.78–0.92x weight gradient; 288- and 576-column 3×3
 #: convolutions 1.0–1.26x (their GEMMs lose more on narrow blocks than the cache gains).
 MAX_BLOCKED_K = 256
+#: a block is at least this many columns wide: OpenBLAS runs a (512, 4 608) weight matrix over
+#: 56-column blocks (1 MB) at 0.65x the speed of one whole product, over 2 048 columns at par
+MIN_COLUMNS = 2048
 
 
-def blocked(k: int) -> bool:
-    """Whether a convolution with C·KH·KW = k takes the blocked path (else the twins')."""
-    return BLOCK_BYTES > 0 and k <= MAX_BLOCKED_K
+def blocked(k: int, window: Window, saving: bool = True) -> bool:
+    """Whether a convolution with C·KH·KW = k takes the blocked path (else the twins').
+
+    A pointwise window needs no im2col at all (`windows.im2col` is the image itself). A forward
+    pass that keeps no im2col for a weight gradient (inference, frozen weights) is blocked
+    whatever k: the whole matrix would be written once and read once (58 MB for each 3×3
+    convolution of ResNet-18's first stage at 224² and batch 8).
+    """
+    if BLOCK_BYTES <= 0 or pointwise(window):
+        return False
+    return not saving or k <= MAX_BLOCKED_K
 
 
 def set_block_bytes(n: int) -> int:
@@ -55,9 +67,11 @@ def set_block_bytes(n: int) -> int:
     return old
 
 
-def _row_blocks(out_h: int, row_bytes: int) -> Iterator[tuple[int, int]]:
-    """Ranges [a, b) of output rows whose im2col block is about BLOCK_BYTES (at least a row)."""
-    rows = out_h if BLOCK_BYTES <= 0 else max(1, min(out_h, BLOCK_BYTES // max(row_bytes, 1)))
+def _row_blocks(out_h: int, row_bytes: int, row_cols: int) -> Iterator[tuple[int, int]]:
+    """Ranges [a, b) of output rows whose im2col block is about BLOCK_BYTES, but at least
+    MIN_COLUMNS columns (and a row) wide."""
+    rows = out_h if BLOCK_BYTES <= 0 else BLOCK_BYTES // max(row_bytes, 1)
+    rows = max(1, min(out_h, max(rows, -(-MIN_COLUMNS // row_cols))))
     for a in range(0, out_h, rows):
         yield a, min(out_h, a + rows)
 
@@ -69,7 +83,7 @@ def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
     xp = padded_cnhw(x, window.padding)
     y = empty((w2.shape[0], oh * ow * n), np.result_type(x, w2))
     per_row = ow * n
-    for a, b in _row_blocks(oh, w2.shape[1] * per_row * x.itemsize):
+    for a, b in _row_blocks(oh, w2.shape[1] * per_row * x.itemsize, per_row):
         np.matmul(w2, im2col_rows(xp, window, ow, a, b), out=y[:, a * per_row:b * per_row])
     return y
 
@@ -82,7 +96,7 @@ def conv_weight_grad(x: np.ndarray, g2: np.ndarray, window: Window) -> np.ndarra
     per_row = ow * n
     k = c * window.kernel[0] * window.kernel[1]
     out: np.ndarray | None = None
-    for a, b in _row_blocks(oh, k * per_row * x.itemsize):
+    for a, b in _row_blocks(oh, k * per_row * x.itemsize, per_row):
         part = g2[:, a * per_row:b * per_row] @ im2col_rows(xp, window, ow, a, b).T
         if out is None:
             out = part

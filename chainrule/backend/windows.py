@@ -58,12 +58,20 @@ def channel_rows(a: np.ndarray) -> np.ndarray:
     return rows.reshape(a.shape[1], -1)
 
 
+def pointwise(window: Window) -> bool:
+    """A 1×1 window with stride 1 and no padding (ResNet-50's bottleneck convolutions)."""
+    return window.kernel == (1, 1) and window.stride == (1, 1) and not any(window.padding)
+
+
 def im2col(x: np.ndarray, window: Window) -> np.ndarray:
     """col[(c, i, j), (oh, ow, n)] = x_pad[n, c, oh·s + i·d, ow·s + j·d] (C·KH·KW, OH·OW·N).
 
     Each (c, i, j, oh) row of col is one run of OW·N consecutive entries, whatever the channel
-    count.
+    count. A pointwise window (1×1, stride 1, no padding) reads every pixel once: its im2col is
+    the image's (C, H·W·N) matrix itself, free when x is a view of a (C, H, W, N) buffer.
     """
+    if pointwise(window):
+        return channel_rows(x)
     oh, ow = window.out_shape(*x.shape[2:])
     return im2col_rows(padded_cnhw(x, window.padding), window, ow, 0, oh)
 

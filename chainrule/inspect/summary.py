@@ -57,7 +57,7 @@ from numpy.lib.stride_tricks import as_strided
 from chainrule import _dtypes
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import enable_grad
-from chainrule.backend import conv
+from chainrule.backend import conv, windows
 from chainrule.backend.pooling import tap_dtype
 from chainrule.nn.module import Module, RemovableHandle
 from chainrule.nn.parameter import Parameter
@@ -186,8 +186,10 @@ def _conv_rule(self: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = N
     oh, ow = self.window.out_shape(h, wd)
     kh, kw = self.window.kernel
     # what the op keeps for W̄: the whole im2col matrix, unless the backend builds it in blocks
-    self.save(col=None if conv.blocked(c * kh * kw) else _blank((c * kh * kw, oh * ow * n),
-                                                                x.dtype))
+    # or the window is pointwise (its im2col is a view of x)
+    keeps = not (conv.blocked(c * kh * kw, self.window, self.keep_col)
+                 or windows.pointwise(self.window))
+    self.save(col=_blank((c * kh * kw, oh * ow * n), x.dtype) if keeps else None)
     return _blank((n, w.shape[0], oh, ow), np.result_type(x, w))
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import is_grad_enabled
 from chainrule.backend import conv, gemm, windows
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.ops._helpers import as_operand, same_dtype
@@ -77,11 +78,13 @@ class Convolution(Function):
 
     op_name = "conv2d"
     window: Window
+    keep_col: bool = True  # False: no W̄ will be asked for (no grad mode, a frozen weight)
 
     def forward(self, x, w, b=None):
         o = w.shape[0]
         w2 = w.reshape(o, -1)
-        if conv.blocked(w2.shape[1]):  # im2col a cached block at a time; W̄ rebuilds it
+        if conv.blocked(w2.shape[1], self.window, self.keep_col):  # im2col a cached block at a
+            # time; W̄ rebuilds it
             y = conv.conv_forward(x, w2, self.window)
             col = None
         else:
@@ -140,7 +143,7 @@ class ConvWeightGrad(Function):
         col, self.col = self.col, None  # used once: not kept alive by this node
         g2 = windows.channel_rows(g)
         k = x.shape[1] * self.window.kernel[0] * self.window.kernel[1]
-        if col is None and conv.blocked(k):
+        if col is None and conv.blocked(k, self.window):
             gw = conv.conv_weight_grad(x, g2, self.window)
         else:
             gw = gemm.matmul_nt_wide(g2, col if col is not None else windows.im2col(x, self.window))
@@ -231,10 +234,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise ShapeError(f"conv2d: input {x.shape} (padded by {pads}) is smaller than the "
                          f"kernel {(kh, kw)} with dilation {d}")
 
+    keep = is_grad_enabled() and weight.requires_grad  # will W̄ need the forward's im2col?
+
     def one(xg: Tensor, wg: Tensor, bg: Tensor | None) -> Tensor:
         if bg is None:
-            return Convolution.apply(xg, wg, window=window)
-        return Convolution.apply(xg, wg, bg, window=window)
+            return Convolution.apply(xg, wg, window=window, keep_col=keep)
+        return Convolution.apply(xg, wg, bg, window=window, keep_col=keep)
 
     if groups == 1:
         return one(x, weight, bias)

@@ -53,10 +53,14 @@ def test_forward_reads_an_input_in_any_layout():
 
 
 def test_which_convolutions_are_blocked():
-    assert conv.blocked(25) and conv.blocked(150)  # LeNet-5's 5×5 convolutions
-    assert not conv.blocked(288)  # a 3×3 convolution over 32 channels
+    win3, win5 = Window((3, 3)), Window((5, 5))
+    assert conv.blocked(25, win5) and conv.blocked(150, win5)  # LeNet-5's 5×5 convolutions
+    assert not conv.blocked(288, win3)  # a 3×3 convolution over 32 channels that keeps im2col
+    assert conv.blocked(288, win3, saving=False)  # ... and one that does not (inference)
+    assert not conv.blocked(64, Window((1, 1)), saving=False)  # pointwise: im2col is x itself
+    assert conv.blocked(64, Window((1, 1), (2, 2)), saving=False)  # strided 1×1: a gather
     old = conv.set_block_bytes(0)
     try:
-        assert not conv.blocked(25)
+        assert not conv.blocked(25, win5) and not conv.blocked(288, win3, saving=False)
     finally:
         conv.set_block_bytes(old)
