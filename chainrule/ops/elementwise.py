@@ -9,6 +9,7 @@ import numpy as np
 from chainrule import _dtypes
 from chainrule._dtypes import DTypeLike, as_dtype
 from chainrule.autograd.function import Function
+from chainrule.backend import elementwise as backend
 from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._helpers import as_operand, operands
 from chainrule.tensor import Tensor
@@ -22,7 +23,7 @@ class Add(Function):
     """y = a + b.   ā = ȳ,   b̄ = ȳ."""
 
     def forward(self, a, b):
-        return a + b
+        return backend.add(a, b)
 
     def backward(self, g, out):
         return g, g
@@ -32,7 +33,7 @@ class Sub(Function):
     """y = a − b.   ā = ȳ,   b̄ = −ȳ."""
 
     def forward(self, a, b):
-        return a - b
+        return backend.sub(a, b)
 
     def backward(self, g, out):
         return g, (-g if self.needs_grad(1) else None)
@@ -42,7 +43,7 @@ class Mul(Function):
     """y = a · b.   ā = ȳ · b,   b̄ = ȳ · a."""
 
     def forward(self, a, b):
-        return a * b
+        return backend.mul(a, b)
 
     def backward(self, g, out):
         a, b = self.inputs

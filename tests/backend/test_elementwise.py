@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chainrule.backend.buffers import memory_order
+from chainrule.backend import elementwise
 from chainrule.backend.elementwise import gate, relu
 
 # every test runs on the NumPy path and on the compiled kernels; ±∞ · 0 = NaN warns in NumPy
@@ -120,3 +121,30 @@ def test_gate_and_relu_of_float16(jit_mode):
     x, m = _special(rng, (3, 5), np.float16), _special(rng, (3, 5), np.float16)
     _assert_bits_equal(relu(x), np.maximum(x, 0))
     _assert_bits_equal(gate(x, m), x * (m > 0).astype(x.dtype))
+
+
+@pytest.mark.parametrize("name, twin", [("add", np.add), ("sub", np.subtract),
+                                        ("mul", np.multiply)])
+@pytest.mark.parametrize("a_shape, b_shape", [((64, 32, 8, 8), (64, 32, 8, 8)),
+                                              ((64, 32, 8, 8), (1, 32, 1, 1)),
+                                              ((1, 32, 1, 1), (64, 32, 8, 8)),
+                                              ((3, 4), (3, 4))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_ops_equal_numpy_and_keep_the_layout(name, twin, a_shape, b_shape, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    if a.ndim == 4 and a.shape[0] > 1:  # a conv layer's batch-last buffer
+        a = np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    out = getattr(elementwise, name)(a, b)
+    np.testing.assert_array_equal(out, twin(a, b))
+    assert out.dtype == twin(a, b).dtype
+    big = a if a.shape == out.shape else b
+    assert memory_order(out) == memory_order(big)
+
+
+def test_binary_ops_leave_mixed_dtypes_to_numpy():
+    a, b = np.ones((600, 600), np.float32), np.ones((600, 600), np.float64)
+    assert elementwise.add(a, b).dtype == np.float64
+    i = np.ones((600, 600), np.int64)
+    assert elementwise.mul(i, i).dtype == np.int64
