@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.grad_mode import _state, no_grad
+from chainrule.backend.buffers import copy, memory_order
 from chainrule.tensor import Tensor
 
 
@@ -36,8 +37,9 @@ def apply_inplace(t: Tensor, op: str, f: Callable[[Tensor], Tensor], *operands: 
                            f"`with chainrule.no_grad():` or use the out-of-place form")
     if record:
         # The old value keeps t's place in the graph built so far; it gets its own copy of the
-        # values, which f's backward may need and the write below overwrites.
-        old = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn)
+        # values, which f's backward may need and the write below overwrites (in t's memory
+        # layout, so that f's result, laid out like it, is written back in one straight pass).
+        old = Tensor._make(copy(t._data, memory_order(t._data)), t._requires_grad, t.grad_fn)
         if t.grad_fn is not None and _saved_by(t.grad_fn, t._data):
             old._vbox = t._version_box()  # its node kept this memory: backprop must refuse
         else:
