@@ -20,11 +20,11 @@ def _binary(ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     two operands of one float dtype take this path (the result's dtype is then theirs);
     everything else is NumPy's own type resolution."""
     if a.dtype != b.dtype or a.dtype.kind != "f" or max(a.size, b.size) * a.itemsize < (1 << 17):
-        return ufunc(a, b)  # type: ignore[no-any-return]
+        return ufunc(a, b)
     shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     like = a if a.shape == shape else b if b.shape == shape else None
     out = empty(shape, a.dtype, memory_order(like) if like is not None else None)
-    return ufunc(a, b, out=out)  # type: ignore[no-any-return]
+    return ufunc(a, b, out=out)
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
