@@ -21,6 +21,7 @@ from chainrule.ops import activation as _act
 from chainrule.ops._helpers import same_dtype
 from chainrule.ops.geometry import conv_padding, pair
 from chainrule.ops.loss import BinaryCrossEntropyTerms, KLDivergenceTerms, SoftmaxCrossEntropy
+from chainrule.ops.normalization import BatchNorm, ChannelAffine
 from chainrule.tensor import Tensor, default_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -236,28 +237,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if t is not None and t.shape != (c,):
             raise ShapeError(f"batch_norm: {name} of shape {t.shape} does not fit {c} channels "
                              f"of input {input.shape}")
-    axes = (0, *range(2, input.ndim))
-    shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
         n = input.numel() // c
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
-        mean = input.mean(dim=axes, keepdim=True)
-        centred = input - mean
-        var = (centred * centred).mean(dim=axes, keepdim=True)
+        running = None
         if running_mean is not None and running_var is not None:
-            m = momentum
-            running_mean._data[...] = (1 - m) * running_mean._data + m * mean._data.reshape(c)
-            running_var._data[...] = ((1 - m) * running_var._data
-                                     + m * var._data.reshape(c) * (n / (n - 1)))
-        # y = (x − μ) · s + β with the per-channel scale s = γ / √(σ² + ε): two passes over
-        # the activations after the statistics, not three
-        scale = (var.reshape(c) + eps).rsqrt()
-        if weight is not None:
-            scale = scale * weight
-        y = centred * scale.reshape(shape)
-        return y if bias is None else y + bias.reshape(shape)
+            running = (running_mean._data, running_var._data)
+        params = [t for t in (weight, bias) if t is not None]
+        return BatchNorm.apply(input, *params, eps=eps, momentum=momentum, running=running,
+                               affine=(weight is not None, bias is not None))
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running statistics are needed in eval mode")
     # Fixed statistics make the layer affine per channel, y = x · s + t with s = γ / √(σ² + ε)
@@ -268,7 +258,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     shift = -running_mean * scale
     if bias is not None:
         shift = shift + bias
-    return input * scale.reshape(shape) + shift.reshape(shape)
+    return ChannelAffine.apply(input, scale, shift)
 
 
 def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
@@ -306,6 +296,8 @@ def _maybe_in_place(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool, op:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = max(0, z) (`chainrule.ops.relu`); with inplace=True written into z, as in torch."""
+    if inplace and isinstance(input, Tensor):
+        return _act.relu_(input)
     return _maybe_in_place(input, _act.relu, inplace, "relu")
 
 

@@ -1,4 +1,7 @@
-"""Local response normalisation (Krizhevsky et al. 2012): each unit is divided by the activity of
+"""Normalisation: batch normalisation with the batch's statistics (`BatchNorm`), and local
+response normalisation.
+
+Local response normalisation (Krizhevsky et al. 2012): each unit is divided by the activity of
 the units at the same position in neighbouring channels, so strongly responding feature maps
 damp their neighbours ("lateral inhibition").
 
@@ -13,9 +16,13 @@ which is torch.nn.functional.local_response_norm. (The paper writes α without t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import is_grad_enabled
+from chainrule.backend import elementwise as backend
 from chainrule.errors import ShapeError
 from chainrule.ops._helpers import as_operand
 from chainrule.tensor import Tensor
@@ -94,3 +101,100 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         return x
     return LocalResponse.apply(x, size=int(size), alpha=float(alpha), beta=float(beta),
                                k=float(k))
+
+
+class BatchNorm(Function):
+    """Batch normalisation with the batch's statistics (training), over every axis but 1:
+
+        μ = mean(x),   σ² = mean((x − μ)²),   x̂ = (x − μ) / √(σ² + ε),   y = γ · x̂ + β
+
+    per channel. μ and σ² depend on every x of the channel, so with m values per channel
+
+        β̄ = Σ ȳ,   γ̄ = Σ ȳ · x̂,   x̄ = γ / √(σ² + ε) · (ȳ − mean(ȳ) − x̂ · mean(ȳ · x̂)).
+
+    One op instead of the dozen a composition of means, differences and products records: the
+    forward keeps x̂ for the backward. Under create_graph the backward rebuilds x̂ and 1/√(σ² + ε)
+    from x with Tensor ops, so it can be differentiated again. `running` holds the running mean
+    and variance arrays to move by `momentum` towards the batch's (unbiased) statistics, in
+    place, as torch's kernel does.
+    """
+
+    op_name = "batch_norm"
+    eps: float
+    affine: tuple[bool, bool]  # whether the inputs after x are γ, β
+    running: tuple[np.ndarray, np.ndarray] | None = None
+    momentum: float = 0.1
+
+    def _axes(self, ndim: int) -> tuple[int, ...]:
+        return (0, *range(2, ndim))
+
+    def forward(self, x, *params):
+        axes = self._axes(x.ndim)
+        m = x.size // x.shape[1]
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = backend.sub(x, mean)
+        var = backend.mul(xhat, xhat).mean(axis=axes, keepdims=True)
+        rstd = 1 / np.sqrt(var + self.eps)
+        np.multiply(xhat, rstd, out=xhat)
+        if self.running is not None:
+            rm, rv = self.running
+            k = self.momentum
+            rm[...] = (1 - k) * rm + k * mean.reshape(-1)
+            rv[...] = (1 - k) * rv + k * var.reshape(-1) * (m / (m - 1))
+        self.save(xhat=xhat, rstd=rstd)
+        shape = mean.shape
+        gamma, beta = _gamma_beta(self.affine, params)
+        if gamma is None:  # y gets memory of its own: an in-place op on y must not touch x̂
+            return xhat.copy() if beta is None else backend.add(xhat, beta.reshape(shape))
+        y = backend.mul(xhat, gamma.reshape(shape))
+        return y if beta is None else np.add(y, beta.reshape(shape), out=y)
+
+    def backward(self, g, out):
+        x = self.inputs[0]
+        axes = self._axes(x.ndim)
+        gamma, beta = _gamma_beta(self.affine, self.inputs[1:])
+        if is_grad_enabled():  # create_graph: x̂ and 1/σ as functions of x, for ∂²
+            centred = x - x.mean(dim=axes, keepdim=True)
+            rstd = ((centred * centred).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
+            xhat = centred * rstd
+        else:
+            xhat, rstd = Tensor._make(self.xhat, False, None), Tensor._make(self.rstd, False, None)
+        m = x.numel() // x.shape[1]
+        g_sum = g.sum(dim=axes, keepdim=True)
+        gx_sum = (g * xhat).sum(dim=axes, keepdim=True)
+        scale = rstd if gamma is None else rstd * gamma.reshape(rstd.shape)
+        grads: list[Tensor | None] = []
+        grads.append(scale * (g - g_sum / m - xhat * (gx_sum / m)) if self.needs_grad(0) else None)
+        if gamma is not None:
+            grads.append(gx_sum.reshape(-1) if self.needs_grad(1) else None)
+        if beta is not None:
+            grads.append(g_sum.reshape(-1) if self.needs_grad(len(grads)) else None)
+        return tuple(grads)
+
+
+class ChannelAffine(Function):
+    """y = x · s_c + t_c per channel c (axis 1): batch normalisation with fixed statistics,
+    s = γ / √(σ² + ε) and t = β − μ s.   x̄ = ȳ · s,   s̄ = Σ ȳ · x,   t̄ = Σ ȳ
+    (sums over every axis but 1). One op and one output array instead of a product and a sum.
+    """
+
+    op_name = "batch_norm"
+
+    def forward(self, x, s, t):
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        y = backend.mul(x, s.reshape(shape))
+        return np.add(y, t.reshape(shape), out=y)
+
+    def backward(self, g, out):
+        x, s, _ = self.inputs
+        axes = (0, *range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        return (g * s.reshape(shape) if self.needs_grad(0) else None,
+                (g * x).sum(dim=axes) if self.needs_grad(1) else None,
+                g.sum(dim=axes) if self.needs_grad(2) else None)
+
+
+def _gamma_beta(affine: tuple[bool, bool], params: Any) -> tuple[Any, Any]:
+    """(γ, β) from the inputs after x, None for the ones the op was not given."""
+    it = iter(params)
+    return (next(it) if affine[0] else None), (next(it) if affine[1] else None)

@@ -106,3 +106,79 @@ def test_errors_and_empty_input(torch):
         F.local_response_norm(cr.ones(1, 3, 2), 0)
     empty = cr.ones(0, 3, 2)
     assert F.local_response_norm(empty, 3).shape == (0, 3, 2)
+
+
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, True), (False, False)])
+def test_batch_norm_op_with_and_without_gamma_and_beta_matches_torch(torch, affine):
+    """`BatchNorm` (training statistics): y, x̄, γ̄, β̄ and the running statistics, for every
+    combination of the optional γ and β, against torch.nn.functional.batch_norm."""
+    import chainrule.nn.functional as F
+
+    rng = np.random.default_rng(sum(affine))
+    x0 = rng.standard_normal((6, 3, 5, 4))
+    g0 = rng.standard_normal((6, 3, 5, 4))
+    w0, b0 = rng.standard_normal(3), rng.standard_normal(3)
+    x = cr.tensor(x0, requires_grad=True)
+    w = cr.tensor(w0, requires_grad=True) if affine[0] else None
+    b = cr.tensor(b0, requires_grad=True) if affine[1] else None
+    rm, rv = cr.zeros(3, dtype=cr.float64), cr.ones(3, dtype=cr.float64)
+    y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.3)
+    y.backward(cr.tensor(g0))
+    tx = torch.tensor(x0, requires_grad=True)
+    tw = torch.tensor(w0, requires_grad=True) if affine[0] else None
+    tb = torch.tensor(b0, requires_grad=True) if affine[1] else None
+    trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    ty = torch.nn.functional.batch_norm(tx, trm, trv, tw, tb, training=True, momentum=0.3)
+    ty.backward(torch.tensor(g0))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for mine, theirs in ((w, tw), (b, tb)):
+        if mine is not None:
+            np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(rm.numpy(), trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), trv.numpy(), rtol=1e-12)
+
+
+def test_relu_in_place_after_batch_norm_backpropagates():
+    """ResNet's `relu(inplace=True)` right after a batch norm: the op keeps x̂, not its output,
+    so changing the output in place leaves its gradient right (also without γ and β)."""
+    import chainrule.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((4, 2, 3, 3))
+    for affine in (True, False):
+        grads = []
+        for inplace in (False, True):
+            x = cr.tensor(x0, requires_grad=True)
+            w = cr.ones(2, dtype=cr.float64, requires_grad=True) if affine else None
+            y = F.relu(F.batch_norm(x, None, None, w, None, training=True), inplace=inplace)
+            (y * y).sum().backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_batch_norm_in_eval_mode_is_one_affine_op_with_torchs_gradients(torch):
+    """Fixed statistics: y = x · s + t per channel (`ChannelAffine`), with x̄, γ̄, β̄ and second
+    derivatives as torch's eval-mode batch_norm."""
+    import chainrule.nn.functional as F
+
+    rng = np.random.default_rng(5)
+    x0, g0 = rng.standard_normal((4, 3, 2, 5)), rng.standard_normal((4, 3, 2, 5))
+    w0, b0 = rng.standard_normal(3), rng.standard_normal(3)
+    rm0, rv0 = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    x, w, b = (cr.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    y = F.batch_norm(x, cr.tensor(rm0), cr.tensor(rv0), w, b, training=False)
+    assert type(y.grad_fn).__name__ == "ChannelAffine"
+    (gx,) = cr.autograd.grad(y, x, cr.tensor(g0), create_graph=True)
+    y.backward(cr.tensor(g0), retain_graph=True)
+    (ggw,) = cr.autograd.grad((gx * gx).sum(), w)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    ty = torch.nn.functional.batch_norm(tx, torch.tensor(rm0), torch.tensor(rv0), tw, tb,
+                                        training=False)
+    (tgx,) = torch.autograd.grad(ty, tx, torch.tensor(g0), create_graph=True)
+    ty.backward(torch.tensor(g0), retain_graph=True)
+    (tggw,) = torch.autograd.grad((tgx * tgx).sum(), tw)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    for mine, theirs in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ggw.numpy(), tggw.numpy(), rtol=1e-10)
