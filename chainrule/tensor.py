@@ -478,7 +478,7 @@ class Tensor:
         return _inplace.apply_inplace(self, "sqrt_", _ops.sqrt)
 
     def relu_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "relu_", _ops.relu)
+        return _ops.activation.relu_(self)
 
     def sigmoid_(self) -> Tensor:
         return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid)

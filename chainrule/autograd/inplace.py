@@ -26,15 +26,22 @@ from chainrule.backend.buffers import copy, memory_order
 from chainrule.tensor import Tensor
 
 
-def apply_inplace(t: Tensor, op: str, f: Callable[[Tensor], Tensor], *operands: Any) -> Tensor:
+def apply_inplace(t: Tensor, op: str, f: Callable[[Tensor], Tensor], *operands: Any,
+                  direct: Callable[[np.ndarray], None] | None = None) -> Tensor:
     """Write f(t) into t's memory and make t the node f(t_old). `operands` are the other inputs
-    of f (to tell whether the graph must record the op)."""
+    of f (to tell whether the graph must record the op). `direct`, when given, computes f's value
+    in the array itself (one pass instead of f's result and a copy), used where no graph is
+    recorded and t's memory is writeable."""
     record = _state.enabled and (t._requires_grad or any(
         isinstance(o, Tensor) and o._requires_grad for o in operands))
     if record and t._requires_grad and t.grad_fn is None:
         raise RuntimeError(f"{op}: a leaf tensor that requires grad (shape {list(t.shape)}) is "
                            f"being used in an in-place operation; change it under "
                            f"`with chainrule.no_grad():` or use the out-of-place form")
+    if direct is not None and not record and t._data.flags.writeable:
+        direct(t._data)
+        bump_version(t)
+        return t
     if record:
         # The old value keeps t's place in the graph built so far; it gets its own copy of the
         # values, which f's backward may need and the write below overwrites (in t's memory

@@ -1,7 +1,8 @@
 """Elementwise arithmetic, ReLU and its gate, into reused buffers that keep the input's layout.
 
 NumPy twins: `add(a, b)`, `sub(a, b)`, `mul(a, b)` are ``a + b``, ``a - b``, ``a * b``;
-`relu(z)` is ``np.maximum(z, 0)``; `gate(x, m)` is ``x * (m > 0).astype(x.dtype)``.
+`relu(z)` is ``np.maximum(z, 0)`` (`relu_(z)` the same into z); `gate(x, m)` is
+``x * (m > 0).astype(x.dtype)``.
 A fresh array of a few MB costs more in page faults than the addition that fills it (glibc hands
 large blocks back to the OS when they are freed); the cache's buffers are already mapped. The
 compiled gate makes one pass over x and m instead of building the 0/1 array first.
@@ -47,6 +48,11 @@ def relu(z: np.ndarray) -> np.ndarray:
     if z.dtype.kind != "f":
         return np.maximum(z, 0)
     return np.maximum(z, 0, out=empty(z.shape, z.dtype, memory_order(z)))
+
+
+def relu_(z: np.ndarray) -> None:
+    """z ← max(z, 0), in z's own memory."""
+    np.maximum(z, 0, out=z)
 
 
 def gate(x: np.ndarray, m: np.ndarray) -> np.ndarray:

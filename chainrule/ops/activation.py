@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.autograd.inplace import apply_inplace
 from chainrule.backend import elementwise as backend
 from chainrule.errors import DTypeError
 from chainrule.ops._helpers import as_operand
@@ -124,6 +125,13 @@ def identity(z: Tensor) -> Tensor:
 
 def relu(z: Tensor) -> Tensor:
     return RectifiedLinear.apply(as_operand(z, op="relu"))
+
+
+def relu_(z: Tensor) -> Tensor:
+    """z ← max(0, z) in z's memory (torch.relu_, `nn.ReLU(inplace=True)`): recorded as the node
+    relu(z_old) where the graph needs it, else computed in the array itself."""
+    return apply_inplace(z, "relu_", relu,
+                         direct=backend.relu_ if z._data.dtype.kind == "f" else None)
 
 
 def sigmoid(z: Tensor) -> Tensor:

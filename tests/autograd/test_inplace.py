@@ -173,3 +173,29 @@ def test_a_view_of_a_value_changed_earlier_backpropagates():
             x[...] = 1.0
         x[1:].sum().backward()
         assert x.grad.tolist() == [0.0, 1.0, 1.0]
+
+
+def test_relu_in_place_without_a_graph_writes_the_array_itself():
+    """Where nothing is recorded, relu_ computes max(z, 0) in z's memory (one pass): views see
+    it, the version moves, integer tensors work too, and a broadcast view still refuses."""
+    import numpy as np
+
+    import chainrule as cr
+
+    x = cr.tensor([[-1.0, 2.0], [3.0, -4.0]])
+    view = x[1]
+    before = x._version
+    memory = x._data
+    assert x.relu_() is x
+    assert x._data is memory and x._version == before + 1
+    assert view.tolist() == [3.0, 0.0]
+    i = cr.tensor([-3, 4])
+    i.relu_()
+    assert i.tolist() == [0, 4]
+    wide = cr.tensor([-1.0, 1.0]).expand(3, 2)
+    with pytest.raises(RuntimeError, match="relu_"):
+        wide.relu_()
+    with cr.no_grad():
+        w = cr.randn(4, requires_grad=True)
+        cr.nn.functional.relu(w, inplace=True)
+    assert (w.detach().numpy() >= 0).all() and np.isfinite(w.detach().numpy()).all()
