@@ -230,6 +230,9 @@ def abort(line: str, code: int = 1) -> NoReturn:
     sys.stderr.flush()
     sys.stdout.flush()
     if _comm is not None:
+        # MPI_Abort kills the job at once: give mpiexec's proxy a moment to forward the line
+        # (without it the line was lost in about 1 run of 7)
+        time.sleep(0.3)
         _comm.Abort(code)
     os._exit(code)
 
