@@ -1,6 +1,7 @@
 """Elementwise arithmetic, ReLU and its gate, into reused buffers that keep the input's layout.
 
 NumPy twins: `add(a, b)`, `sub(a, b)`, `mul(a, b)` are ``a + b``, ``a - b``, ``a * b``;
+`affine(x, s, t)` is ``x * s + t``;
 `relu(z)` is ``np.maximum(z, 0)`` (`relu_(z)` the same into z); `gate(x, m)` is
 ``x * (m > 0).astype(x.dtype)``.
 A fresh array of a few MB costs more in page faults than the addition that fills it (glibc hands
@@ -13,15 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.backend import jit
-from chainrule.backend.buffers import empty, flat, memory_order
+from chainrule.backend.buffers import array_cache, empty, flat, memory_order
 
 
 def _binary(ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """ufunc(a, b) into a reused buffer, laid out like the operand of the result's shape. Only
     two operands of one float dtype take this path (the result's dtype is then theirs);
     everything else is NumPy's own type resolution."""
-    if a.dtype != b.dtype or a.dtype.kind != "f" or max(a.size, b.size) * a.itemsize < (1 << 17):
-        return ufunc(a, b)
+    if (a.dtype != b.dtype or a.dtype.kind != "f"
+            or max(a.size, b.size) * a.itemsize < array_cache.min_bytes):
+        return ufunc(a, b)  # small: the cache would not keep it anyway
     shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     like = a if a.shape == shape else b if b.shape == shape else None
     out = empty(shape, a.dtype, memory_order(like) if like is not None else None)
@@ -41,6 +43,13 @@ def sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a · b."""
     return _binary(np.multiply, a, b)
+
+
+def affine(x: np.ndarray, s: np.ndarray | None, t: np.ndarray | None) -> np.ndarray:
+    """x · s + t (either may be None: left out) as one new array: the product's buffer takes
+    the sum in place."""
+    y = x.copy() if s is None else mul(x, s)
+    return y if t is None else np.add(y, t, out=y)
 
 
 def relu(z: np.ndarray) -> np.ndarray:

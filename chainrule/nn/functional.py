@@ -283,22 +283,21 @@ def locally_connected2d(input: Tensor, weight: Tensor, bias: Tensor | None = Non
 
 
 # ----------------------------------------------------------------- more activations
-def _maybe_in_place(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool, op: str
-                    ) -> Tensor:
+def _maybe_in_place(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool, op: str,
+                    f_: Callable[[Tensor], Tensor] | None = None) -> Tensor:
     """f(x), or with inplace=True f(x) written into x's memory: x becomes the node f(x_old), as
-    torch's in-place variants make it (a leaf that requires grad is refused outside no_grad)."""
+    torch's in-place variants make it (a leaf that requires grad is refused outside no_grad).
+    `f_` is the op's own in-place form, where it has one (relu_)."""
     if not inplace:
         return f(x)
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: inplace=True needs a Tensor input, got {type(x).__name__}")
-    return apply_inplace(x, op + "_", f)
+    return f_(x) if f_ is not None else apply_inplace(x, op + "_", f)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = max(0, z) (`chainrule.ops.relu`); with inplace=True written into z, as in torch."""
-    if inplace and isinstance(input, Tensor):
-        return _act.relu_(input)
-    return _maybe_in_place(input, _act.relu, inplace, "relu")
+    return _maybe_in_place(input, _act.relu, inplace, "relu", _act.relu_)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

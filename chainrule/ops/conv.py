@@ -83,8 +83,8 @@ class Convolution(Function):
     def forward(self, x, w, b=None):
         o = w.shape[0]
         w2 = w.reshape(o, -1)
-        if conv.blocked(w2.shape[1], self.window, self.keep_col):  # im2col a cached block at a
-            # time; W̄ rebuilds it
+        if conv.blocked(w2.shape[1], self.window, self.keep_col):
+            # im2col a cached block at a time; W̄, if asked for, rebuilds it
             y = conv.conv_forward(x, w2, self.window)
             col = None
         else:

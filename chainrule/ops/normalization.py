@@ -1,5 +1,5 @@
-"""Normalisation: batch normalisation with the batch's statistics (`BatchNorm`), and local
-response normalisation.
+"""Normalisation: batch normalisation with the batch's statistics (`BatchNorm`) or with fixed
+ones (`ChannelAffine`), and local response normalisation.
 
 Local response normalisation (Krizhevsky et al. 2012): each unit is divided by the activity of
 the units at the same position in neighbouring channels, so strongly responding feature maps
@@ -125,33 +125,29 @@ class BatchNorm(Function):
     running: tuple[np.ndarray, np.ndarray] | None = None
     momentum: float = 0.1
 
-    def _axes(self, ndim: int) -> tuple[int, ...]:
-        return (0, *range(2, ndim))
-
     def forward(self, x, *params):
-        axes = self._axes(x.ndim)
+        axes = _channel_axes(x.ndim)
         m = x.size // x.shape[1]
         mean = x.mean(axis=axes, keepdims=True)
-        xhat = backend.sub(x, mean)
-        var = backend.mul(xhat, xhat).mean(axis=axes, keepdims=True)
+        centred = backend.sub(x, mean)
+        var = backend.mul(centred, centred).mean(axis=axes, keepdims=True)
         rstd = 1 / np.sqrt(var + self.eps)
-        np.multiply(xhat, rstd, out=xhat)
+        xhat = backend.mul(centred, rstd)
         if self.running is not None:
             rm, rv = self.running
             k = self.momentum
             rm[...] = (1 - k) * rm + k * mean.reshape(-1)
             rv[...] = (1 - k) * rv + k * var.reshape(-1) * (m / (m - 1))
         self.save(xhat=xhat, rstd=rstd)
-        shape = mean.shape
         gamma, beta = _gamma_beta(self.affine, params)
-        if gamma is None:  # y gets memory of its own: an in-place op on y must not touch x̂
-            return xhat.copy() if beta is None else backend.add(xhat, beta.reshape(shape))
-        y = backend.mul(xhat, gamma.reshape(shape))
-        return y if beta is None else np.add(y, beta.reshape(shape), out=y)
+        shape = mean.shape
+        # a new array even without γ and β: an in-place op on y must not touch the saved x̂
+        return backend.affine(xhat, None if gamma is None else gamma.reshape(shape),
+                              None if beta is None else beta.reshape(shape))
 
     def backward(self, g, out):
         x = self.inputs[0]
-        axes = self._axes(x.ndim)
+        axes = _channel_axes(x.ndim)
         gamma, beta = _gamma_beta(self.affine, self.inputs[1:])
         if is_grad_enabled():  # create_graph: x̂ and 1/σ as functions of x, for ∂²
             centred = x - x.mean(dim=axes, keepdim=True)
@@ -181,17 +177,25 @@ class ChannelAffine(Function):
     op_name = "batch_norm"
 
     def forward(self, x, s, t):
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        y = backend.mul(x, s.reshape(shape))
-        return np.add(y, t.reshape(shape), out=y)
+        shape = _channel_shape(x.ndim)
+        return backend.affine(x, s.reshape(shape), t.reshape(shape))
 
     def backward(self, g, out):
         x, s, _ = self.inputs
-        axes = (0, *range(2, x.ndim))
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        return (g * s.reshape(shape) if self.needs_grad(0) else None,
+        axes = _channel_axes(x.ndim)
+        return (g * s.reshape(_channel_shape(x.ndim)) if self.needs_grad(0) else None,
                 (g * x).sum(dim=axes) if self.needs_grad(1) else None,
                 g.sum(dim=axes) if self.needs_grad(2) else None)
+
+
+def _channel_axes(ndim: int) -> tuple[int, ...]:
+    """Every axis but the channels' (1): what a per-channel statistic sums over."""
+    return (0, *range(2, ndim))
+
+
+def _channel_shape(ndim: int) -> tuple[int, ...]:
+    """(1, C, 1, …) as a reshape target: a per-channel vector broadcast over an input."""
+    return (1, -1) + (1,) * (ndim - 2)
 
 
 def _gamma_beta(affine: tuple[bool, bool], params: Any) -> tuple[Any, Any]:

@@ -148,3 +148,16 @@ def test_binary_ops_leave_mixed_dtypes_to_numpy():
     assert elementwise.add(a, b).dtype == np.float64
     i = np.ones((600, 600), np.int64)
     assert elementwise.mul(i, i).dtype == np.int64
+
+
+@pytest.mark.parametrize("with_s, with_t", [(True, True), (True, False), (False, True),
+                                            (False, False)])
+def test_affine_equals_x_times_s_plus_t_in_a_new_array(with_s, with_t):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 32, 8, 8)).astype(np.float32)
+    s = rng.standard_normal((1, 32, 1, 1)).astype(np.float32) if with_s else None
+    t = rng.standard_normal((1, 32, 1, 1)).astype(np.float32) if with_t else None
+    expected = x * (1 if s is None else s) + (0 if t is None else t)
+    out = elementwise.affine(x, s, t)
+    np.testing.assert_array_equal(out, expected)
+    assert not np.shares_memory(out, x)
