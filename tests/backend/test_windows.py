@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainrule.backend import jit
 from chainrule.backend.buffers import memory_order
 from chainrule.backend.windows import col2im, im2col, pad2d, patches, patches_adjoint
 from chainrule.ops.geometry import Window
@@ -133,6 +134,7 @@ def _inner(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(np.sum(a * b)), float(np.sum(np.abs(a * b)))
 
 
+@pytest.mark.usefixtures("jit_mode")
 @pytest.mark.parametrize("layout", ["c_order", "batch_last"])
 @given(data=st.data())
 def test_col2im_is_the_adjoint_of_im2col(layout, data):
@@ -151,6 +153,30 @@ def test_col2im_is_the_adjoint_of_im2col(layout, data):
     np.testing.assert_allclose(dx, _naive_col2im(g, shape, window), rtol=1e-12, atol=1e-12)
 
 
+@given(data=st.data())
+def test_col2im_kernel_equals_the_numpy_path_bit_for_bit(data):
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    shape, window = data.draw(conv_cases())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    k = shape[1] * window.kernel[0] * window.kernel[1]
+    g = rng.standard_normal((k, int(np.prod(window.out_shape(*shape[2:]))) * shape[0]))
+    g = g.astype(dtype)
+    g[0, 0] = -0.0
+    old = jit.set_enabled(True)
+    try:
+        dx_jit = col2im(g, shape, window)
+        with jit.disabled():
+            dx_np = col2im(g, shape, window)
+    finally:
+        jit.set_enabled(old)
+    assert dx_jit.dtype == dx_np.dtype == dtype
+    np.testing.assert_array_equal(dx_jit, dx_np)
+    np.testing.assert_array_equal(np.signbit(dx_jit), np.signbit(dx_np))  # −0.0 as NumPy's
+
+
+@pytest.mark.usefixtures("jit_mode")
 def test_col2im_returns_a_view_of_a_batch_last_buffer():
     window = Window((3, 3), (1, 1), (1, 1), (1, 1, 1, 1))
     shape = (2, 3, 4, 5)
