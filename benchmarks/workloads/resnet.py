@@ -166,10 +166,14 @@ class TorchResNet(_Float64Check, TorchNet):
 
 def _model(arch: str, name: str, description: str, batch: int, size: int, count: int,
            classes: int, phase: str, **kw: Any) -> Model:
-    from chainrule import models
-
     train = phase != "infer"
-    build = getattr(models, arch)
+
+    def build(**kwargs: Any) -> Any:
+        # resolved at build time: registering the workload must not import chainrule (the
+        # torch child of the memory benchmark imports this module)
+        from chainrule import models
+
+        return getattr(models, arch)(**kwargs)
 
     def init(seed: int) -> dict[str, np.ndarray]:
         import chainrule as cr
