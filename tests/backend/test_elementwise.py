@@ -161,3 +161,22 @@ def test_affine_equals_x_times_s_plus_t_in_a_new_array(with_s, with_t):
     out = elementwise.affine(x, s, t)
     np.testing.assert_array_equal(out, expected)
     assert not np.shares_memory(out, x)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS) + ["2d", "2d_fortran"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_affine_per_channel_is_bit_equal_to_numpy_and_keeps_the_layout(layout, dtype):
+    """The compiled one-pass path (large enough for the buffer cache, per-channel s and t; a
+    BatchNorm1d input is (N, C)) against x · s + t in NumPy, special values included."""
+    rng = np.random.default_rng(2)
+    if layout.startswith("2d"):
+        x = _special(rng, (4096, 64), dtype)
+        x = np.asfortranarray(x) if layout == "2d_fortran" else x
+    else:
+        x = LAYOUTS[layout](_special(rng, (64, 32, 8, 8), dtype))
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    s, t = _special(rng, per_channel, dtype), _special(rng, per_channel, dtype)
+    out = elementwise.affine(x, s, t)
+    _assert_bits_equal(out, x * s + t)
+    if layout != "strided":
+        assert memory_order(out) == memory_order(x)
