@@ -160,6 +160,23 @@ def test_max_pool_kernel_and_numpy_twin_agree_on_batch_last_buffers(data):
     np.testing.assert_array_equal(taps_jit, taps_np)
 
 
+UNROLLED = {"2x2s2": Window((2, 2), (2, 2)),
+            "3x3s2p1": Window((3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
+            "3x3d2p2": Window((3, 3), (1, 1), (2, 2), (2, 2, 2, 2))}
+
+
+@pytest.mark.parametrize("window", list(UNROLLED.values()), ids=list(UNROLLED))
+@pytest.mark.parametrize("n", [1, 8, 33])
+def test_max_pool_unrolled_windows_match_a_naive_loop(window, n):
+    """2×2 and 3×3 windows inside the image take the kernel's unrolled taps (vectorised over
+    the batch): ties, NaNs and −∞ at batch sizes around the vector width."""
+    x = _batch_last(_data(n, (n, 3, 9, 10), np.float32, nan=True))
+    y, taps = max_pool(x, window)
+    ref_y, ref_taps = _naive_max_pool(x, window)
+    np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_array_equal(taps, ref_taps)
+
+
 def test_max_pool_hand_example_with_ties_nan_and_padding():
     x = np.array([[[[1., 1., -2.],
                     [1., 0., np.nan],
