@@ -9,10 +9,12 @@ give the same bits, and the tests run both paths.
   the memory-layout helpers that go with it;
 - `jit`: the optional numba kernels (`CHAINRULE_JIT=0` or `chainrule.jit.set_enabled(False)`
   turns them off);
-- `elementwise`: sums, differences, products and per-channel x · s + t into reused buffers;
+- `elementwise`: sums, differences, products and per-channel x · s + t (compiled: one pass)
+  into reused buffers;
   ReLU (also in place) and its gate in one pass, without a 0/1 array;
 - `gemm`: matrix products blocked for OpenBLAS's slow shapes;
-- `windows`: padding, im2col / col2im and the tap loops of convolution and pooling windows;
+- `windows`: padding, im2col / col2im (compiled: a gather) and the tap loops of convolution
+  and pooling windows;
 - `conv`: convolution as GEMMs over blocks of im2col that stay in cache;
 - `pooling`: max pooling with the argmax tap of each window, and its scatter;
 - `updates`: the optimizers' updates in place, fused into one pass per parameter;
