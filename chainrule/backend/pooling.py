@@ -168,9 +168,13 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _max_pool_kernel(x, best, index, kh, kw, sh, sw, dh, dw, ph, pw):
     """best[c, oh, ow, n] = max over the window (taps dh, dw apart) and index = its tap: the
     first maximum in row-major order, or the last NaN; taps in the padding are skipped (every
-    window has one inside the image). Arrays indexed (C, H, W, N). The running maximum of each
-    n is a register, not best[...] (a store and reload per tap kept the n loop from vectorizing:
-    3×3 stride 2 over (64, 112, 112, 8), 56 → 10 ms)."""
+    window has one inside the image). Arrays indexed (C, H, W, N).
+
+    The running maximum is a register, not best[...]: a store and reload per tap kept the batch
+    loop from vectorizing. LLVM vectorizes only innermost loops, so 2×2 and 3×3 windows inside
+    the image get literal (unrolled) taps and the batch loop innermost: LeNet-5's 2×2 pool at
+    batch 128 2.4 → 0.57 ms, 3×3 stride 2 at batch 32 35 → 9.5 ms. Below about 16 entries the
+    batch loop runs LLVM's scalar remainder (batch 8: unchanged)."""
     c_, h_, w_, n_ = x.shape
     for c in range(c_):
         for oh in range(best.shape[1]):
