@@ -13,7 +13,7 @@ NumPy twins: `im2col` equals stacking ``x_pad[:, c, oh·s + i·d, ow·s + j·d]`
 col2im's NumPy path adds one shifted tap at a time into a zeroed image (KH·KW read-modify-write
 passes over it); its compiled kernel (`chainrule.backend.jit`) gathers instead: each pixel
 sums the taps that read it, in the same (i, j) order, and is written once (3×3, 32 channels,
-26², batch 64: 15 → 5 ms).
+26², batch 64: 14.5 → 7 ms, 1 thread).
 """
 
 from __future__ import annotations
