@@ -64,3 +64,55 @@ def test_which_convolutions_are_blocked():
         assert not conv.blocked(25, win5) and not conv.blocked(288, win3, saving=False)
     finally:
         conv.set_block_bytes(old)
+
+
+@pytest.mark.parametrize("n", [1, 7, 33])
+@pytest.mark.parametrize("pads", [(0, 0, 0, 0), (2, 2, 2, 2), (1, 0, 2, 0)])
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol):
+    """One input channel and a 5×5 window: the direct kernels (no im2col) against w2 @ col and
+    g2 @ colᵀ, up to the rounding of the sums, and against the NumPy-only path."""
+    from chainrule.backend import jit
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    rng = np.random.default_rng(n)
+    win = Window((5, 5), (1, 1), (1, 1), pads)
+    x = rng.standard_normal((n, 1, 9, 11)).astype(dtype)
+    w2 = rng.standard_normal((6, 25)).astype(dtype)
+    oh, ow = win.out_shape(9, 11)
+    g2 = rng.standard_normal((6, oh * ow * n)).astype(dtype)
+    assert conv.direct(x, w2, win) == jit.enabled()
+    old = jit.set_enabled(True)
+    try:
+        assert conv.direct(x, w2, win) and conv.direct(x, g2, win)
+        y, gw = conv.conv_forward(x, w2, win), conv.conv_weight_grad(x, g2, win)
+        with jit.disabled():
+            assert not conv.direct(x, w2, win)
+            y_np, gw_np = conv.conv_forward(x, w2, win), conv.conv_weight_grad(x, g2, win)
+    finally:
+        jit.set_enabled(old)
+    col = windows.im2col(x.astype(np.float64), win)
+    assert y.dtype == gw.dtype == dtype and y.shape == y_np.shape and gw.shape == gw_np.shape
+    scale_y = np.abs(w2.astype(np.float64)) @ np.abs(col)
+    scale_w = np.abs(g2.astype(np.float64)) @ np.abs(col).T
+    assert np.all(np.abs(y - w2.astype(np.float64) @ col) <= tol * scale_y + 1e-30)
+    assert np.all(np.abs(gw - g2.astype(np.float64) @ col.T) <= tol * scale_w + 1e-30)
+    np.testing.assert_allclose(y, y_np, rtol=tol * 100, atol=tol * 100)
+    np.testing.assert_allclose(gw, gw_np, rtol=tol * 100, atol=tol * 100)
+
+
+def test_which_convolutions_take_the_direct_kernels():
+    x1 = np.zeros((2, 1, 12, 12), np.float32)
+    w = np.zeros((6, 25), np.float32)
+    from chainrule.backend import jit
+
+    old = jit.set_enabled(jit.available())
+    try:
+        assert conv.direct(x1, w, Window((5, 5))) == jit.available()  # LeNet-5's C1
+        assert not conv.direct(x1, w[:, :9], Window((3, 3)))  # 9 taps: the GEMM is faster
+        assert not conv.direct(np.zeros((2, 6, 12, 12), np.float32), w, Window((5, 5)))
+        assert not conv.direct(x1, w, Window((5, 5), (2, 2)))  # strided
+        assert not conv.direct(x1, w.astype(np.float64), Window((5, 5)))  # mixed dtypes
+    finally:
+        jit.set_enabled(old)
