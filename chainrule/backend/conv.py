@@ -55,9 +55,10 @@ MAX_BLOCKED_K = 256
 MIN_COLUMNS = 2048
 
 
-#: one input channel and at least this many taps take the direct kernels. Measured (batch 128,
-#: 1 thread, LeNet-5's 5×5 C1): forward 4.7 → 2.6 ms, weight gradient 4.6 → 3.5 ms; a 3×3
-#: window (2.0 vs 2.4 ms) or six channels (2.5 vs 3.1 ms) run faster as GEMMs
+#: one input channel and at least this many taps take the direct kernels. Measured on LeNet-5's
+#: 5×5 C1 at batch 128, 1 thread (median of 21): forward 3.6 → 2.6 ms, weight gradient 4.1 →
+#: 2.85 ms. A prototype forward ran slower than the GEMM for a 3×3 window (2.4 vs 2.0 ms) and
+#: for six channels (3.1 vs 2.5 ms)
 DIRECT_MIN_TAPS = 16
 
 

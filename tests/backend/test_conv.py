@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chainrule.backend import conv, windows
+from chainrule.backend import conv, jit, windows
 from chainrule.ops.geometry import Window
 
 CASES = [  # input (N, C, H, W), kernel, stride, dilation, padding (t, b, l, r)
@@ -72,8 +72,6 @@ def test_which_convolutions_are_blocked():
 def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol):
     """One input channel and a 5×5 window: the direct kernels (no im2col) against w2 @ col and
     g2 @ colᵀ, up to the rounding of the sums, and against the NumPy-only path."""
-    from chainrule.backend import jit
-
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     rng = np.random.default_rng(n)
@@ -105,8 +103,6 @@ def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol):
 def test_which_convolutions_take_the_direct_kernels():
     x1 = np.zeros((2, 1, 12, 12), np.float32)
     w = np.zeros((6, 25), np.float32)
-    from chainrule.backend import jit
-
     old = jit.set_enabled(jit.available())
     try:
         assert conv.direct(x1, w, Window((5, 5))) == jit.available()  # LeNet-5's C1
