@@ -1081,25 +1081,25 @@ def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None,
 def zeros_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
                device: Any = None) -> Tensor:
     _device.check(device, "zeros_like")
-    return _leaf(np.zeros(t.shape, dtype or t.dtype), requires_grad)
+    return _leaf(np.zeros_like(t._data, dtype or t.dtype), requires_grad)
 
 
 def ones_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
               device: Any = None) -> Tensor:
     _device.check(device, "ones_like")
-    return _leaf(np.ones(t.shape, dtype or t.dtype), requires_grad)
+    return _leaf(np.ones_like(t._data, dtype or t.dtype), requires_grad)
 
 
 def empty_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
                device: Any = None) -> Tensor:
     _device.check(device, "empty_like")
-    return _leaf(np.empty(t.shape, dtype or t.dtype), requires_grad)
+    return _leaf(np.empty_like(t._data, dtype or t.dtype), requires_grad)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: DTypeLike | None = None,
               requires_grad: bool = False, device: Any = None) -> Tensor:
     _device.check(device, "full_like")
-    return _leaf(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
+    return _leaf(np.full_like(t._data, fill_value, dtype or t.dtype), requires_grad)
 
 
 # ----------------------------------------------------------------- randomness
@@ -1145,13 +1145,29 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: DTypeLike 
 def randn_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
                device: Any = None) -> Tensor:
     _device.check(device, "randn_like")
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    dt = _dt(dtype or t.dtype)
+    return _leaf(_laid_out_like(t, lambda shape: _generator.standard_normal(shape, dtype=dt)),
+                 requires_grad)
 
 
 def rand_like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False,
               device: Any = None) -> Tensor:
     _device.check(device, "rand_like")
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    dt = _dt(dtype or t.dtype)
+    return _leaf(_laid_out_like(t, lambda shape: _generator.random(shape, dtype=dt)),
+                 requires_grad)
+
+
+def _laid_out_like(t: Tensor, draw: Callable[[tuple[int, ...]], np.ndarray]) -> np.ndarray:
+    """draw's array, taken in t's memory order (torch's preserve_format, as np.*_like keep it for
+    the other *_like functions): the draws of a batch-last activation are batch-last too, so an
+    elementwise product with it runs through both arrays in one order. A C-ordered t gets
+    exactly `draw(t.shape)`."""
+    a = t._data
+    if a.flags.c_contiguous:
+        return draw(a.shape)
+    order = sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+    return draw(tuple(a.shape[i] for i in order)).transpose(np.argsort(order))
 
 
 def randperm(n: int, dtype: DTypeLike | None = None, device: Any = None) -> Tensor:

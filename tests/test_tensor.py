@@ -158,6 +158,28 @@ def test_like_functions_keep_shape_and_dtype(like):
     assert like(ref, requires_grad=True).requires_grad
 
 
+@pytest.mark.parametrize("like", [cr.zeros_like, cr.ones_like, cr.empty_like, cr.randn_like,
+                                  cr.rand_like, lambda t: cr.full_like(t, 2.0)])
+def test_like_functions_keep_a_permuted_layout_as_torch_preserve_format(like, torch):
+    """torch's *_like default to memory_format=torch.preserve_format: a dense permuted input
+    gives an output with its strides (a batch-last activation's dropout mask is batch-last)."""
+    base = np.zeros((3, 4, 5, 2), np.float32)
+    t = cr.tensor(base).permute(3, 0, 1, 2)
+    out = like(t)
+    assert out.shape == (2, 3, 4, 5)
+    ref = torch.zeros(3, 4, 5, 2).permute(3, 0, 1, 2)
+    assert out.numpy().strides == tuple(s * 4 for s in torch.empty_like(ref).stride())
+    assert not out.is_contiguous()
+
+
+def test_rand_like_of_a_contiguous_tensor_draws_as_rand():
+    ref = cr.zeros(3, 4)
+    cr.manual_seed(5)
+    a = cr.rand_like(ref).numpy()
+    cr.manual_seed(5)
+    np.testing.assert_array_equal(a, cr.rand(3, 4).numpy())
+
+
 def test_like_values():
     ref = cr.tensor([[1.0, 2.0]])
     assert np.all(cr.zeros_like(ref).detach().numpy() == 0)
