@@ -22,7 +22,7 @@ from chainrule.ops._helpers import same_dtype
 from chainrule.ops.geometry import conv_padding, pair
 from chainrule.ops.loss import BinaryCrossEntropyTerms, KLDivergenceTerms, SoftmaxCrossEntropy
 from chainrule.ops.normalization import BatchNorm, ChannelAffine
-from chainrule.tensor import Tensor, default_generator
+from chainrule.tensor import Tensor, default_generator, rand_like
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -60,7 +60,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if p == 1:
         return _maybe_in_place(x, lambda z: z * 0, inplace, "dropout")
-    keep = default_generator().random(x.shape, dtype=np.float32) >= p
+    keep = rand_like(x, dtype=np.float32)._data >= p  # in x's layout, like the product below
     scale = (keep * (1.0 / (1.0 - p))).astype(x.dtype)
     return _maybe_in_place(x, lambda z: z * scale, inplace, "dropout")
 

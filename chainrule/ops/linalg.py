@@ -74,8 +74,13 @@ class Affine(Function):
     def backward(self, g, out):
         x, w = self.inputs[0], self.inputs[1]
         g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad(1) else None
+        x2 = x.reshape(-1, x.shape[-1])
+        gx = None
+        if self.needs_grad(0):
+            # x̄ in x's layout: a flattened batch-last activation (a conv net's) is column-major,
+            # and so is (W ᵀȳᵀ)ᵀ; the ops before it then meet their error signal in their order
+            gx = ((w.mT @ g2.mT).mT if x2.mT.is_contiguous() else g2 @ w).reshape(x.shape)
+        gw = g2.T @ x2 if self.needs_grad(1) else None
         if len(self.inputs) == 3:
             return gx, gw, g
         return gx, gw

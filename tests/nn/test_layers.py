@@ -291,6 +291,23 @@ def test_dropout_invalid_p_raises(p):
         F.dropout(cr.ones(3), p)
 
 
+def test_dropout_of_a_batch_last_input_keeps_its_layout():
+    """The mask is drawn in x's memory order, so y and x̄ stay batch-last (no transposing pass)
+    and still zero about p of the entries, scaling the rest by 1/(1 − p)."""
+    cr.manual_seed(2)
+    base = np.random.default_rng(2).uniform(1, 2, (16, 12, 12, 64)).astype(np.float32)
+    x = cr.tensor(base, requires_grad=True)
+    v = x.permute(3, 0, 1, 2)
+    y = F.dropout(v, 0.25)
+    yd = y.detach().numpy()
+    assert yd.strides == v.detach().numpy().strides
+    kept = yd != 0
+    assert abs((1 - kept.mean()) - 0.25) < 0.01
+    np.testing.assert_allclose(yd[kept], v.detach().numpy()[kept] / 0.75, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept.transpose(1, 2, 3, 0) / 0.75, rtol=1e-6)
+
+
 def test_dropout_keeps_float64():
     x = cr.ones(10, dtype=cr.float64)
     assert nn.Dropout(0.5)(x).dtype == np.float64

@@ -74,6 +74,25 @@ CASES["linear"] = _linear_case(bias=False)
 CASES["linear_bias"] = _linear_case(bias=True)
 
 
+def _linear_column_major(chk, data):
+    """linear of a column-major x (as a flattened batch-last conv activation is): its x̄ takes
+    the (W ᵀȳᵀ)ᵀ branch."""
+    n, n_in = data.draw(st.integers(1, 5), label="n"), data.draw(st.integers(1, 4), label="in")
+    n_out = data.draw(st.integers(1, 4), label="out")
+    rng = chk.rng(data)
+
+    def fn(m, x, w, b):
+        f = cr.linear if m is cr else m.nn.functional.linear
+        return f(x.mT.contiguous().mT, w, b)
+
+    return chk.Case(fn, lambda x, w, b: x @ w.T + b,
+                    [chk.values(rng, (n, n_in)), chk.values(rng, (n_out, n_in)),
+                     chk.values(rng, (n_out,))], rng)
+
+
+CASES["linear_column_major"] = _linear_column_major
+
+
 @pytest.mark.parametrize("name", CASES)
 @given(data=st.data())
 def test_forward_matches_numpy_and_gradcheck(chk, name, data):
@@ -138,3 +157,21 @@ def test_zero_dim_operand_is_rejected():
 
 def _re(shape):
     return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_linear_error_signal_keeps_a_column_major_input_layout(torch):
+    """x̄ of a column-major x is column-major too (no transposing pass for the ops before it) and
+    equals torch's."""
+    rng = np.random.default_rng(3)
+    xs, ws = rng.standard_normal((6, 9)).astype(np.float32), rng.standard_normal((4, 9))
+    x = cr.tensor(xs.T.copy(), requires_grad=True)
+    w = cr.tensor(ws.astype(np.float32), requires_grad=True)
+    v = x.mT
+    v.retain_grad()
+    cr.linear(v, w).sum().backward()
+    tx = torch.tensor(xs.T.copy(), requires_grad=True)
+    tw = torch.tensor(ws.astype(np.float32), requires_grad=True)
+    torch.nn.functional.linear(tx.mT, tw).sum().backward()
+    assert v.grad.mT.is_contiguous() and not v.grad.is_contiguous()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-6)
