@@ -242,8 +242,18 @@ def test_top_k_equals_a_brute_force_search(layer, unit) -> None:
 
 
 def test_ties_go_to_the_earlier_example() -> None:
-    model = _small_cnn()
-    x = np.repeat(np.random.default_rng(2).normal(size=(1, 2, 10, 10)), 9, axis=0)
+    """Nine copies of one image tie exactly: the weights are multiples of 1/4 and the pixels
+    small integers, so every sum is exact whatever order a BLAS adds in (a batch of 1 is a
+    matrix-vector product, which need not round as the batch of 2 does)."""
+    cr.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, dtype=cr.float64), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(4, 5, 3, stride=2, dtype=cr.float64),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(5 * 2 * 2, 6, dtype=cr.float64))
+    rng = np.random.default_rng(2)
+    with cr.no_grad():
+        for p in model.parameters():
+            p.copy_(cr.tensor(rng.integers(-4, 5, p.shape) / 4))
+    x = np.repeat(rng.integers(-3, 4, (1, 2, 10, 10)).astype(np.float64), 9, axis=0)
     got = F.top_activations(model, x, "6", [0, 1], k=4, batch_size=2)
     for r in got:
         np.testing.assert_array_equal(r.indices, [0, 1, 2, 3])
