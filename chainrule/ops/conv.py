@@ -83,7 +83,9 @@ class Convolution(Function):
     def forward(self, x, w, b=None):
         o = w.shape[0]
         w2 = w.reshape(o, -1)
-        if conv.blocked(w2.shape[1], self.window, self.keep_col):
+        oh, ow = self.window.out_shape(*x.shape[2:])
+        if conv.blocked(w2.shape[1], self.window, self.keep_col,
+                        w2.shape[1] * oh * ow * x.shape[0] * x.itemsize):
             # im2col a cached block at a time; W̄, if asked for, rebuilds it
             y = conv.conv_forward(x, w2, self.window)
             col = None
@@ -143,7 +145,7 @@ class ConvWeightGrad(Function):
         col, self.col = self.col, None  # used once: not kept alive by this node
         g2 = windows.channel_rows(g)
         k = x.shape[1] * self.window.kernel[0] * self.window.kernel[1]
-        if col is None and conv.blocked(k, self.window):
+        if col is None and conv.blocked(k, self.window, True, k * g2.shape[1] * x.itemsize):
             gw = conv.conv_weight_grad(x, g2, self.window)
         else:
             gw = gemm.matmul_nt_wide(g2, col if col is not None else windows.im2col(x, self.window))

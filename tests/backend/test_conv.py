@@ -3,6 +3,8 @@ block size from one output row to no blocking, with padding, stride and dilation
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,31 @@ def test_which_convolutions_are_blocked():
         assert not conv.blocked(25, win5) and not conv.blocked(288, win3, saving=False)
     finally:
         conv.set_block_bytes(old)
+
+
+def test_an_im2col_that_fits_the_whole_bytes_is_built_whole():
+    """Between one block and WHOLE_BYTES an im2col is built whole (and kept for W̄); a single
+    block's worth, or one of unknown size, follows the machine-independent rules."""
+    win5 = Window((5, 5))
+    block, whole = conv.BLOCK_BYTES, 10 * conv.BLOCK_BYTES
+    old = conv.set_whole_bytes(whole)
+    try:
+        assert not conv.blocked(25, win5, True, whole)
+        assert not conv.blocked(288, Window((3, 3)), False, block + 1)  # inference too
+        assert conv.blocked(25, win5, True, whole + 1)
+        assert conv.blocked(25, win5, True, block)  # one block anyway: as on every machine
+        assert conv.blocked(25, win5)
+        conv.set_whole_bytes(0)
+        assert conv.blocked(25, win5, True, block + 1)
+    finally:
+        conv.set_whole_bytes(old)
+
+
+def test_last_level_cache_size_is_read_from_sysfs():
+    size = conv._last_level_cache_bytes()
+    assert size >= 0
+    if size:
+        assert conv.WHOLE_BYTES == size // 16 or "CHAINRULE_CONV_WHOLE_BYTES" in os.environ
 
 
 @pytest.mark.parametrize("n", [1, 7, 33])
