@@ -65,11 +65,17 @@ MIN_COLUMNS = 2048
 DIRECT_MIN_TAPS = 16
 
 
+def _direct_window(k: int, window: Window) -> bool:
+    """A window the direct kernels take, for C·KH·KW = k: one input channel, stride 1."""
+    taps = window.kernel[0] * window.kernel[1]
+    return (k == taps >= DIRECT_MIN_TAPS and window.stride == (1, 1)
+            and window.dilation == (1, 1) and jit.enabled())
+
+
 def direct(x: np.ndarray, other: np.ndarray, window: Window) -> bool:
     """Whether the convolution of x (N, 1, H, W) takes the direct kernels (`other`: the weight
     matrix or the error signal it meets, of x's dtype)."""
-    return (x.shape[1] == 1 and window.kernel[0] * window.kernel[1] >= DIRECT_MIN_TAPS
-            and window.stride == (1, 1) and window.dilation == (1, 1)
+    return (x.shape[1] == 1 and _direct_window(window.kernel[0] * window.kernel[1], window)
             and other.dtype == x.dtype and x.dtype.kind == "f" and jit.enabled_for(x))
 
 
@@ -111,7 +117,7 @@ def blocked(k: int, window: Window, saving: bool = True, col_bytes: int = 0) -> 
     """
     if BLOCK_BYTES <= 0 or pointwise(window):
         return False
-    if BLOCK_BYTES < col_bytes <= WHOLE_BYTES:
+    if BLOCK_BYTES < col_bytes <= WHOLE_BYTES and not _direct_window(k, window):
         return False
     return not saving or k <= MAX_BLOCKED_K
 
@@ -179,8 +185,10 @@ def conv_weight_grad(x: np.ndarray, g2: np.ndarray, window: Window) -> np.ndarra
 @jit.kernel
 def _direct_forward_kernel(xp, w, y):
     """y[o, r, q, n] = Σ_{i, j} w[o, i, j] · xp[r + i, q + j, n]: one padded input channel xp
-    (H, W, N), stride 1. Each output row (OW·N entries) stays in L1 while every tap adds its
-    weight times the input row shifted by j."""
+    (H, W, N), stride 1. Each output row (OW·N entries) stays in L1 while the taps add their
+    weight times the input row shifted by j, in (i, j) order. Five taps of a kernel row go in
+    one pass, y + w₀x₀ + … + w₄x₄ evaluated left to right: the same sums as five passes, with a
+    fifth of the loads and stores of y (LeNet-5's C1 at batch 128, 1 thread: 0.99 → 0.55 ms)."""
     kh, kw = w.shape[1], w.shape[2]
     ow_, n_ = y.shape[2], y.shape[3]
     for o in range(y.shape[0]):
@@ -191,11 +199,24 @@ def _direct_forward_kernel(xp, w, y):
                     yr[q, n] = 0.0
             for i in range(kh):
                 xr = xp[r + i]
-                for j in range(kw):
+                j = 0
+                while j + 5 <= kw:
+                    w0, w1, w2 = w[o, i, j], w[o, i, j + 1], w[o, i, j + 2]
+                    w3, w4 = w[o, i, j + 3], w[o, i, j + 4]
+                    for q in range(ow_):
+                        yq = yr[q]
+                        x0, x1, x2 = xr[q + j], xr[q + j + 1], xr[q + j + 2]
+                        x3, x4 = xr[q + j + 3], xr[q + j + 4]
+                        for n in range(n_):
+                            yq[n] = (yq[n] + w0 * x0[n] + w1 * x1[n] + w2 * x2[n] + w3 * x3[n]
+                                     + w4 * x4[n])
+                    j += 5
+                while j < kw:
                     wv = w[o, i, j]
                     for q in range(ow_):
                         for n in range(n_):
                             yr[q, n] += wv * xr[q + j, n]
+                    j += 1
 
 
 @jit.kernel
@@ -203,9 +224,11 @@ def _direct_weight_grad_kernel(xp, g, acc):
     """acc[o, i, j, n] += Σ_{r, q} g[o, r, q, n] · xp[r + i, q + j, n]: W̄ of one padded input
     channel xp (H, W, N), stride 1, before its sum over the batch lanes n. One accumulator per
     lane keeps the innermost loop free of a reduction, so it vectorises without reordering
-    any sum."""
+    any sum; four output columns q go in one pass, a + g₀x₀ + … + g₃x₃ left to right (the same
+    sums as four passes, a quarter of the loads and stores of a: C1 1.05 → 0.89 ms)."""
     kh, kw = acc.shape[1], acc.shape[2]
     ow_, n_ = g.shape[2], g.shape[3]
+    q4 = ow_ - ow_ % 4
     for o in range(g.shape[0]):
         for r in range(g.shape[1]):
             gr = g[o, r]
@@ -213,6 +236,12 @@ def _direct_weight_grad_kernel(xp, g, acc):
                 xr = xp[r + i]
                 for j in range(kw):
                     a = acc[o, i, j]
-                    for q in range(ow_):
+                    for q in range(0, q4, 4):
+                        g0, g1, g2, g3 = gr[q], gr[q + 1], gr[q + 2], gr[q + 3]
+                        x0, x1, x2, x3 = xr[q + j], xr[q + j + 1], xr[q + j + 2], xr[q + j + 3]
+                        for n in range(n_):
+                            a[n] = (a[n] + g0[n] * x0[n] + g1[n] * x1[n] + g2[n] * x2[n]
+                                    + g3[n] * x3[n])
+                    for q in range(q4, ow_):
                         for n in range(n_):
                             a[n] += gr[q, n] * xr[q + j, n]

@@ -70,18 +70,20 @@ def test_which_convolutions_are_blocked():
 
 def test_an_im2col_that_fits_the_whole_bytes_is_built_whole():
     """Between one block and WHOLE_BYTES an im2col is built whole (and kept for W̄); a single
-    block's worth, or one of unknown size, follows the machine-independent rules."""
+    block's worth, or one of unknown size, follows the machine-independent rules; a window the
+    direct kernels take builds none."""
     win5 = Window((5, 5))
     block, whole = conv.BLOCK_BYTES, 10 * conv.BLOCK_BYTES
     old = conv.set_whole_bytes(whole)
     try:
-        assert not conv.blocked(25, win5, True, whole)
+        assert not conv.blocked(150, win5, True, whole)  # LeNet-5's C3 at batch 128
         assert not conv.blocked(288, Window((3, 3)), False, block + 1)  # inference too
-        assert conv.blocked(25, win5, True, whole + 1)
-        assert conv.blocked(25, win5, True, block)  # one block anyway: as on every machine
-        assert conv.blocked(25, win5)
+        assert conv.blocked(150, win5, True, whole + 1)
+        assert conv.blocked(150, win5, True, block)  # one block anyway: as on every machine
+        assert conv.blocked(150, win5)
+        assert conv.blocked(25, win5, True, whole) == jit.enabled()  # C1: direct kernels
         conv.set_whole_bytes(0)
-        assert conv.blocked(25, win5, True, block + 1)
+        assert conv.blocked(150, win5, True, block + 1)
     finally:
         conv.set_whole_bytes(old)
 
@@ -96,15 +98,17 @@ def test_last_level_cache_size_is_read_from_sysfs():
 @pytest.mark.parametrize("n", [1, 7, 33])
 @pytest.mark.parametrize("pads", [(0, 0, 0, 0), (2, 2, 2, 2), (1, 0, 2, 0)])
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
-def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol):
-    """One input channel and a 5×5 window: the direct kernels (no im2col) against w2 @ col and
-    g2 @ colᵀ, up to the rounding of the sums, and against the NumPy-only path."""
+@pytest.mark.parametrize("kernel", [(5, 5), (4, 4), (7, 7), (3, 6)])
+def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol, kernel):
+    """One input channel and a window of 16+ taps (a kernel row of five in one pass, of four,
+    of seven and of six): the direct kernels (no im2col) against w2 @ col and g2 @ colᵀ, up to
+    the rounding of the sums, and against the NumPy-only path."""
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     rng = np.random.default_rng(n)
-    win = Window((5, 5), (1, 1), (1, 1), pads)
+    win = Window(kernel, (1, 1), (1, 1), pads)
     x = rng.standard_normal((n, 1, 9, 11)).astype(dtype)
-    w2 = rng.standard_normal((6, 25)).astype(dtype)
+    w2 = rng.standard_normal((6, kernel[0] * kernel[1])).astype(dtype)
     oh, ow = win.out_shape(9, 11)
     g2 = rng.standard_normal((6, oh * ow * n)).astype(dtype)
     assert conv.direct(x, w2, win) == jit.enabled()
