@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from chainrule.backend import jit
 from chainrule.backend.buffers import memory_order
-from chainrule.backend.windows import col2im, im2col, pad2d, patches, patches_adjoint
+from chainrule.backend import windows as windows_module
+from chainrule.backend.windows import (
+    col2im, im2col, im2col_rows, pad2d, padded_cnhw, patches, patches_adjoint,
+)
 from chainrule.ops.geometry import Window
 
 
@@ -151,6 +154,51 @@ def test_col2im_is_the_adjoint_of_im2col(layout, data):
     rhs, scale_r = _inner(x, dx)
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, scale_l, scale_r), (lhs, rhs, shape, window)
     np.testing.assert_allclose(dx, _naive_col2im(g, shape, window), rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data())
+def test_im2col_kernel_equals_the_numpy_copy_for_every_block_of_rows(data):
+    """The compiled copy (short runs) against NumPy's strided copy, for a block of output rows
+    [a, b) as the blocked convolution asks for them."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    shape, window = data.draw(conv_cases())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal(shape).astype(data.draw(st.sampled_from([np.float32, np.float64])))
+    xp = padded_cnhw(x, window.padding)
+    oh, ow = window.out_shape(*shape[2:])
+    a = data.draw(st.integers(0, oh - 1))
+    b = data.draw(st.integers(a + 1, oh))
+    old = jit.set_enabled(True)
+    try:
+        got = im2col_rows(xp, window, ow, a, b)
+        with jit.disabled():
+            ref = im2col_rows(xp, window, ow, a, b)
+    finally:
+        jit.set_enabled(old)
+    assert got.dtype == ref.dtype == x.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+    per_row = ow * shape[0]
+    np.testing.assert_array_equal(got, im2col(x, window)[:, a * per_row:b * per_row])
+
+
+def test_short_runs_take_the_compiled_copy(monkeypatch):
+    """A stride-2 window over a batch of 8 copies runs of 8 entries: the kernel's case."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    calls = []
+    real = windows_module._im2col_kernel
+    monkeypatch.setattr(windows_module, "_im2col_kernel",
+                        lambda *args: calls.append(args[2:]) or real(*args))
+    x = np.zeros((8, 3, 20, 20), np.float32)
+    old = jit.set_enabled(True)
+    try:
+        im2col(x, Window((7, 7), (2, 2), (1, 1), (3, 3, 3, 3)))
+        assert calls == [(2, 2, 1, 1, 0)]
+        im2col(np.zeros((64, 3, 20, 20), np.float32), Window((3, 3)))  # runs of 18·64
+        assert len(calls) == 1
+    finally:
+        jit.set_enabled(old)
 
 
 @given(data=st.data())
