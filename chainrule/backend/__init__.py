@@ -14,8 +14,7 @@ give the same bits, and the tests run both paths.
   ReLU (also in place) and its gate in one pass, without a 0/1 array;
 - `gemm`: matrix products blocked for OpenBLAS's slow shapes;
 - `windows`: padding, im2col (compiled: a copy of short runs) / col2im (compiled: a gather)
-  and the tap loops of convolution
-  and pooling windows;
+  and the tap loops of convolution and pooling windows;
 - `conv`: convolution as GEMMs over blocks of im2col that stay in cache, or over the whole
   matrix, kept for W̄, where it fits a sixteenth of the last-level cache (compiled: direct
   kernels for one input channel);
