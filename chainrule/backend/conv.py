@@ -41,7 +41,8 @@ import numpy as np
 
 from chainrule.backend import jit
 from chainrule.backend.buffers import empty
-from chainrule.backend.windows import im2col_rows, padded_cnhw, pointwise
+from chainrule.backend.gemm import matmul_wide as gemm_wide
+from chainrule.backend.windows import col2im, im2col_rows, padded_cnhw, pointwise
 
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Window
@@ -160,6 +161,41 @@ def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
     return y
 
 
+def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], window: Window
+                    ) -> np.ndarray:
+    """x̄ = col2im(w2ᵀ @ g2) for x of `shape` (N, C, H, W), as an (N, C, H, W) view of a
+    (C, H, W, N) buffer.
+
+    With numba (`chainrule.backend.jit`), and when w2ᵀ @ g2 would span several blocks, the
+    product is taken a block of output rows at a time and each block's taps are added into a
+    zeroed padded image while they are still in cache: the whole (C·KH·KW, OH·OW·N) matrix (42
+    MB for a 3×3 convolution of 32 channels at 26² and batch 64) is never written. The blocks
+    go from the last output rows to the first, and each adds its taps in (i, j) order, so every
+    pixel sums its taps in the same (i, j) order as `windows.col2im`: the results are equal bit
+    for bit.
+    """
+    n, c, h, w = shape
+    oh, ow = window.out_shape(h, w)
+    k = w2.shape[1]
+    per_row = ow * n
+    wt = w2.T
+    dtype = np.result_type(w2, g2)
+    blocks = list(_row_blocks(oh, k * per_row * dtype.itemsize, per_row))
+    if (len(blocks) == 1 or BLOCK_BYTES <= 0 or not jit.enabled_for(g2, w2)
+            or dtype.kind != "f" or pointwise(window)):
+        return col2im(gemm_wide(wt, g2), shape, window)  # one block: col2im's gather
+    t, b, l, r = window.padding
+    xp = empty((c, h + t + b, w + l + r, n), dtype)
+    xp.fill(0)
+    part = empty((k, (blocks[0][1] - blocks[0][0]) * per_row), dtype)
+    for a, e in reversed(blocks):
+        dcol = part[:, :(e - a) * per_row]
+        np.matmul(wt, g2[:, a * per_row:e * per_row], out=dcol)
+        _col2im_rows_kernel(dcol.reshape(c, *window.kernel, e - a, ow, n), xp, a,
+                            *window.stride, *window.dilation)
+    return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
+
+
 def conv_weight_grad(x: np.ndarray, g2: np.ndarray, window: Window) -> np.ndarray:
     """W̄ = g2 @ im2col(x)ᵀ, (O, C·KH·KW), summed over cached blocks of output rows."""
     n, c, h, w = x.shape
@@ -245,3 +281,21 @@ def _direct_weight_grad_kernel(xp, g, acc):
                     for q in range(q4, ow_):
                         for n in range(n_):
                             a[n] += gr[q, n] * xr[q + j, n]
+
+
+@jit.kernel
+def _col2im_rows_kernel(taps, xp, a, sh, sw, dh, dw):
+    """xp[c, (a + r)·sh + i·dh, q·sw + j·dw, n] += taps[c, i, j, r, q, n]: one block of output
+    rows [a, a + R) of col2im, added into the padded image xp (C, H, W, N) in (i, j) order."""
+    c_, kh, kw, rows, ow_, n_ = taps.shape
+    for c in range(c_):
+        for i in range(kh):
+            for j in range(kw):
+                for r in range(rows):
+                    dst = xp[c, (a + r) * sh + i * dh]
+                    src = taps[c, i, j, r]
+                    for q in range(ow_):
+                        d = dst[q * sw + j * dw]
+                        s = src[q]
+                        for n in range(n_):
+                            d[n] += s[n]

@@ -118,9 +118,9 @@ class ConvInputGrad(Function):
     window: Window
 
     def forward(self, g, w):
-        o = w.shape[0]
-        dcol = gemm.matmul_wide(w.reshape(o, -1).T, windows.channel_rows(g))  # (C·KH·KW, ·)
-        return windows.col2im(dcol, self.shape, self.window)
+        # col2im(Wᵀ ȳ), Wᵀ ȳ a (C·KH·KW, OH·OW·N) matrix
+        return conv.conv_input_grad(w.reshape(w.shape[0], -1), windows.channel_rows(g),
+                                    self.shape, self.window)
 
     def backward(self, h, out):
         g, w = self.inputs

@@ -43,6 +43,33 @@ def test_blocked_products_equal_the_twins(block_bytes, shape, kernel, stride, di
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kernel, stride, dilation, pads", CASES)
+def test_blocked_input_gradient_equals_col2im_bit_for_bit(block_bytes, shape, kernel, stride,
+                                                          dilation, pads, dtype, monkeypatch):
+    """With Wᵀ the identity the products are exact, so the blocks' taps (added last output rows
+    first) must give col2im's very bits; with a random W, col2im(Wᵀ ȳ) up to rounding. Blocks
+    may be a single row narrower than MIN_COLUMNS here, so that these small images have many."""
+    monkeypatch.setattr(conv, "MIN_COLUMNS", 1)
+    rng = np.random.default_rng(2)
+    win = Window(kernel, stride, dilation, pads)
+    k = shape[1] * kernel[0] * kernel[1]
+    oh, ow = win.out_shape(*shape[2:])
+    g2 = rng.standard_normal((k, oh * ow * shape[0])).astype(dtype)
+    g2[0, 0] = -0.0
+    eye = np.eye(k, dtype=dtype)
+    got = conv.conv_input_grad(eye, g2, shape, win)
+    ref = windows.col2im(g2, shape, win)
+    assert got.shape == ref.shape == shape and got.dtype == dtype
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    w2 = rng.standard_normal((3, k)).astype(dtype)
+    g3 = g2[:3]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(conv.conv_input_grad(w2, g3, shape, win),
+                               windows.col2im(w2.T @ g3, shape, win), rtol=tol, atol=tol)
+
+
 def test_forward_reads_an_input_in_any_layout():
     """An (N, C, H, W) view of a (C, H, W, N) buffer (what conv layers hand on) and a plain
     C-ordered array give the same result."""
