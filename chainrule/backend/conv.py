@@ -4,6 +4,7 @@ NumPy twins (what each function equals, entry for entry up to float rounding of 
 
     conv_forward(x, w2, window)          = w2 @ im2col(x, window)              (O, OH·OW·N)
     conv_weight_grad(x, g2, window)      = g2 @ im2col(x, window).T            (O, C·KH·KW)
+    conv_input_grad(w2, g2, shape, window) = col2im(w2.T @ g2, shape, window)  (N, C, H, W)
 
 with w2 the (O, C·KH·KW) weight matrix and g2 the (O, OH·OW·N) error signal (`windows.
 channel_rows`). The twins materialise the whole im2col matrix, C·KH·KW times the input (10 MB
