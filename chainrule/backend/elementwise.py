@@ -60,23 +60,53 @@ def affine(x: np.ndarray, s: np.ndarray | None, t: np.ndarray | None) -> np.ndar
 
 def _channel_affine(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray | None:
     """The kernel's path, or None where it does not apply."""
-    if (x.ndim < 2 or x.dtype.kind != "f" or s.dtype != x.dtype or t.dtype != x.dtype
-            or x.size * x.itemsize < array_cache.min_bytes):
+    views = _per_channel(x, s, t)
+    if views is None:
+        return None
+    y, (xv, yv) = views
+    _affine_kernel(xv, s.reshape(-1), t.reshape(-1), yv)
+    return y
+
+
+def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+    """For a per-channel kernel: a new array y laid out like x, and (outer, C, inner) views of
+    x, `like` (if given) and y in their common memory order, so that channel c of entry (a, b)
+    is [a, c, b]; None where the kernel does not apply (a small x, other dtypes, per-channel
+    arrays not shaped (1, C, 1, …), `like` laid out otherwise, or x not one dense block)."""
+    if (x.ndim < 2 or x.dtype.kind != "f" or x.size * x.itemsize < array_cache.min_bytes
+            or (like is not None and (like.dtype != x.dtype or like.shape != x.shape))):
         return None
     c = x.shape[1]
-    per_channel = (1, c) + (1,) * (x.ndim - 2)
-    if s.shape != per_channel or t.shape != per_channel:
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if any(p.dtype != x.dtype or p.shape != shape for p in per_channel):
         return None
     order = memory_order(x)
-    xt = x.transpose(order)
-    if not xt.flags.c_contiguous:
+    if like is not None and memory_order(like) != order:
+        return None
+    arrays = (x,) if like is None else (x, like)
+    ts = [a.transpose(order) for a in arrays]
+    if not all(t.flags.c_contiguous for t in ts):
         return None
     y = empty(x.shape, x.dtype, order)
     at = order.index(1)  # where the channel axis lies in memory
-    outer = int(np.prod(xt.shape[:at]))
-    _affine_kernel(xt.reshape(outer, c, -1), s.reshape(c), t.reshape(c),
-                   y.transpose(order).reshape(outer, c, -1))
-    return y
+    outer = int(np.prod(ts[0].shape[:at]))
+    return y, tuple(a.reshape(outer, c, -1) for a in (*ts, y.transpose(order)))
+
+
+def batch_norm_input_grad(g: np.ndarray, xhat: np.ndarray, scale: np.ndarray,
+                          g_mean: np.ndarray, gx_mean: np.ndarray) -> np.ndarray:
+    """Batch norm's x̄ = scale · (ȳ − mean ȳ − x̂ · mean(ȳ x̂)), with scale, mean ȳ and
+    mean(ȳ x̂) per channel (shaped (1, C, 1, …)), laid out like ȳ. The compiled kernel makes one
+    pass over ȳ and x̂ instead of five, with the NumPy expression's roundings, in its order."""
+    if jit.enabled_for(g):
+        views = _per_channel(g, scale, g_mean, gx_mean, like=xhat)
+        if views is not None:
+            out, (gv, xv, ov) = views
+            _batch_norm_input_grad_kernel(gv, xv, scale.reshape(-1), g_mean.reshape(-1),
+                                          gx_mean.reshape(-1), ov)
+            return out
+    return scale * (g - g_mean - xhat * gx_mean)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -125,3 +155,13 @@ def _affine_kernel(x, s, t, out):
             tc = t[c]
             for b in range(x.shape[2]):
                 out[a, c, b] = x[a, c, b] * sc + tc
+
+
+@jit.kernel
+def _batch_norm_input_grad_kernel(g, xhat, scale, g_mean, gx_mean, out):
+    """out[a, c, b] = scale[c] · ((g[a, c, b] − g_mean[c]) − x̂[a, c, b] · gx_mean[c])."""
+    for a in range(g.shape[0]):
+        for c in range(g.shape[1]):
+            sc, gm, gxm = scale[c], g_mean[c], gx_mean[c]
+            for b in range(g.shape[2]):
+                out[a, c, b] = sc * ((g[a, c, b] - gm) - xhat[a, c, b] * gxm)

@@ -160,7 +160,14 @@ class BatchNorm(Function):
         gx_sum = (g * xhat).sum(dim=axes, keepdim=True)
         scale = rstd if gamma is None else rstd * gamma.reshape(rstd.shape)
         grads: list[Tensor | None] = []
-        grads.append(scale * (g - g_sum / m - xhat * (gx_sum / m)) if self.needs_grad(0) else None)
+        gx = None
+        if self.needs_grad(0) and is_grad_enabled():
+            gx = scale * (g - g_sum / m - xhat * (gx_sum / m))
+        elif self.needs_grad(0):  # no graph to record: the same expression in one pass
+            gx = Tensor._make(backend.batch_norm_input_grad(
+                g._data, xhat._data, scale._data, (g_sum / m)._data, (gx_sum / m)._data),
+                False, None)
+        grads.append(gx)
         if gamma is not None:
             grads.append(gx_sum.reshape(-1) if self.needs_grad(1) else None)
         if beta is not None:

@@ -180,3 +180,24 @@ def test_affine_per_channel_is_bit_equal_to_numpy_and_keeps_the_layout(layout, d
     _assert_bits_equal(out, x * s + t)
     if layout != "strided":
         assert memory_order(out) == memory_order(x)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS) + ["2d", "mixed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_input_grad_is_bit_equal_to_numpy_and_keeps_the_layout(layout, dtype):
+    """The compiled one-pass x̄ against scale · (ȳ − mean ȳ − x̂ · mean ȳx̂) in NumPy, special
+    values included; ȳ and x̂ in another layout each ("mixed") take the NumPy expression."""
+    rng = np.random.default_rng(3)
+    if layout == "2d":
+        g, xhat = _special(rng, (4096, 64), dtype), _special(rng, (4096, 64), dtype)
+    else:
+        shape = (64, 32, 8, 8)
+        lay = LAYOUTS["transposed" if layout == "mixed" else layout]
+        g, xhat = lay(_special(rng, shape, dtype)), _special(rng, shape, dtype)
+        xhat = xhat if layout == "mixed" else lay(xhat)
+    per_channel = (1, g.shape[1]) + (1,) * (g.ndim - 2)
+    scale, g_mean, gx_mean = (_special(rng, per_channel, dtype) for _ in range(3))
+    out = elementwise.batch_norm_input_grad(g, xhat, scale, g_mean, gx_mean)
+    _assert_bits_equal(out, scale * (g - g_mean - xhat * gx_mean))
+    if layout not in ("strided", "mixed"):
+        assert memory_order(out) == memory_order(g)
