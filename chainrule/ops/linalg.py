@@ -79,7 +79,8 @@ class Affine(Function):
         if self.needs_grad(0):
             # x̄ in x's layout: a flattened batch-last activation (a conv net's) is column-major,
             # and so is (W ᵀȳᵀ)ᵀ; the ops before it then meet their error signal in their order
-            gx = ((w.mT @ g2.mT).mT if x2.mT.is_contiguous() else g2 @ w).reshape(x.shape)
+            column_major = x2.mT.is_contiguous() and not x2.is_contiguous()
+            gx = ((w.mT @ g2.mT).mT if column_major else g2 @ w).reshape(x.shape)
         gw = g2.T @ x2 if self.needs_grad(1) else None
         if len(self.inputs) == 3:
             return gx, gw, g
