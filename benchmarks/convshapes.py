@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "# One convolution forward at a time: torch, chainrule, and chainrule's product",
         "",
         "Command: `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.convshapes"
-        + (" " + " ".join(argv if argv is not None else __import__("sys").argv[1:])).rstrip()
+        + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
         + "`",
         "",
         *[f"- {line}" for line in env + env_warnings()],

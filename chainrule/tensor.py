@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule import _device, _dtypes
 from chainrule._dtypes import DTypeLike, as_dtype
+from chainrule.backend.buffers import memory_order
 from chainrule.errors import DTypeError, ShapeError
 
 if TYPE_CHECKING:
@@ -1166,7 +1167,7 @@ def _laid_out_like(t: Tensor, draw: Callable[[tuple[int, ...]], np.ndarray]) -> 
     a = t._data
     if a.flags.c_contiguous:
         return draw(a.shape)
-    order = sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+    order = memory_order(a)
     return draw(tuple(a.shape[i] for i in order)).transpose(np.argsort(order))
 
 

@@ -42,8 +42,8 @@ import numpy as np
 
 from chainrule.backend import jit
 from chainrule.backend.buffers import empty
-from chainrule.backend.gemm import matmul_wide as gemm_wide
-from chainrule.backend.windows import col2im, im2col_rows, padded_cnhw, pointwise
+from chainrule.backend.gemm import matmul_wide
+from chainrule.backend.windows import col2im, col2im_rows, im2col_rows, padded_cnhw, pointwise
 
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Window
@@ -81,10 +81,10 @@ def direct(x: np.ndarray, other: np.ndarray, window: Window) -> bool:
             and other.dtype == x.dtype and x.dtype.kind == "f" and jit.enabled_for(x))
 
 
-def _last_level_cache_bytes() -> int:
-    """The size of the CPU's largest cache (Linux sysfs), 0 where it cannot be read."""
+def _last_level_cache_bytes(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int:
+    """The size of the CPU's last-level cache (Linux sysfs), 0 where it cannot be read."""
     best = (0, 0)
-    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+    for index in root.glob("index*"):
         try:
             level = int((index / "level").read_text())
             size = (index / "size").read_text().strip()
@@ -100,9 +100,10 @@ def _last_level_cache_bytes() -> int:
 #: an im2col matrix of at most this many bytes is built whole and kept for W̄, whatever C·KH·KW:
 #: a sixteenth of the last-level cache (0 where its size is unknown: the rules below alone).
 #: Measured on a Xeon with a 480 MiB L3 (30 MiB here), 2 threads: LeNet-5's step at batch 128
-#: 8.5 → 6.9 ms (its 10 and 7.7 MB im2cols whole: the weight gradients reuse them instead of
+#: 8.8 → 7.0 ms (its 10 and 7.7 MB im2cols whole: the weight gradients reuse them instead of
 #: rebuilding blocks); ResNet-18/50 inference unchanged, and slower when their 58 MB im2cols are
-#: built whole too. On an EPYC with 32 MB of L3 per CCX (2 MB here) blocking had won for LeNet-5.
+#: built whole too. On an AMD EPYC, earlier, blocking had won for LeNet-5 (what its sysfs
+#: reports for L3, and so this threshold there, was not checked).
 WHOLE_BYTES = int(os.environ.get("CHAINRULE_CONV_WHOLE_BYTES", _last_level_cache_bytes() // 16))
 
 
@@ -182,9 +183,8 @@ def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], wind
     wt = w2.T
     dtype = np.result_type(w2, g2)
     blocks = list(_row_blocks(oh, k * per_row * dtype.itemsize, per_row))
-    if (len(blocks) == 1 or BLOCK_BYTES <= 0 or not jit.enabled_for(g2, w2)
-            or dtype.kind != "f" or pointwise(window)):
-        return col2im(gemm_wide(wt, g2), shape, window)  # one block: col2im's gather
+    if len(blocks) == 1 or not jit.enabled_for(g2, w2) or dtype.kind != "f" or pointwise(window):
+        return col2im(matmul_wide(wt, g2), shape, window)  # one block: col2im's gather
     t, b, l, r = window.padding
     xp = empty((c, h + t + b, w + l + r, n), dtype)
     xp.fill(0)
@@ -192,8 +192,7 @@ def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], wind
     for a, e in reversed(blocks):
         dcol = part[:, :(e - a) * per_row]
         np.matmul(wt, g2[:, a * per_row:e * per_row], out=dcol)
-        _col2im_rows_kernel(dcol.reshape(c, *window.kernel, e - a, ow, n), xp, a,
-                            *window.stride, *window.dilation)
+        col2im_rows(dcol.reshape(c, *window.kernel, e - a, ow, n), xp, window, a)
     return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
 
 
@@ -283,20 +282,3 @@ def _direct_weight_grad_kernel(xp, g, acc):
                         for n in range(n_):
                             a[n] += gr[q, n] * xr[q + j, n]
 
-
-@jit.kernel
-def _col2im_rows_kernel(taps, xp, a, sh, sw, dh, dw):
-    """xp[c, (a + r)·sh + i·dh, q·sw + j·dw, n] += taps[c, i, j, r, q, n]: one block of output
-    rows [a, a + R) of col2im, added into the padded image xp (C, H, W, N) in (i, j) order."""
-    c_, kh, kw, rows, ow_, n_ = taps.shape
-    for c in range(c_):
-        for i in range(kh):
-            for j in range(kw):
-                for r in range(rows):
-                    dst = xp[c, (a + r) * sh + i * dh]
-                    src = taps[c, i, j, r]
-                    for q in range(ow_):
-                        d = dst[q * sw + j * dw]
-                        s = src[q]
-                        for n in range(n_):
-                            d[n] += s[n]

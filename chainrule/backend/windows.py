@@ -102,7 +102,7 @@ def im2col_rows(xp: np.ndarray, window: Window, out_w: int, a: int, b: int) -> n
     col = empty((c, kh, kw, b - a, out_w, n), xp.dtype)
     run = out_w * n if (sl, dw) == (1, 1) else n
     if run < SHORT_RUN and jit.enabled_for(xp) and xp.flags.c_contiguous:
-        _im2col_kernel(xp, col, st, sl, dh, dw, a)
+        _rows_kernel(xp, col, st, sl, dh, dw, a, True)
     else:
         np.copyto(col, as_strided(xp[:, a * st:], col.shape,
                                   (sc, sh * dh, sw * dw, sh * st, sw * sl, sn), writeable=False))
@@ -122,11 +122,25 @@ def col2im(dcol: np.ndarray, shape: tuple[int, ...], window: Window) -> np.ndarr
         return dx.transpose(3, 0, 1, 2)
     xp = empty((c, h + t + b, w + l + r, n), dcol.dtype)
     xp.fill(0)
-    for i in range(window.kernel[0]):
-        for j in range(window.kernel[1]):
-            rows, cols = window.tap(i, j, out)
-            xp[:, rows, cols] += taps[:, i, j]
+    col2im_rows(taps, xp, window, 0, compiled=False)
     return xp[:, t:t + h, l:l + w].transpose(3, 0, 1, 2)
+
+
+def col2im_rows(taps: np.ndarray, xp: np.ndarray, window: Window, a: int,
+                compiled: bool = True) -> None:
+    """The adjoint of `im2col_rows`: add the taps (C, KH, KW, R, OW, N) of output rows
+    [a, a + R) into the padded (C, H, W, N) image xp where `im2col_rows` read them, one tap
+    (i, j) after another, so each pixel adds its taps in (i, j) order. NumPy twin: a shifted
+    add per tap; the compiled kernel (`compiled` and numba there) makes one pass per row."""
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    rows, ow = taps.shape[3], taps.shape[4]
+    if compiled and jit.enabled_for(xp, taps) and xp.flags.c_contiguous:
+        _rows_kernel(xp, taps, sh, sw, dh, dw, a, False)
+        return
+    for i in range(kh):
+        for j in range(kw):
+            r0, q0 = a * sh + i * dh, j * dw
+            xp[:, r0:r0 + sh * (rows - 1) + 1:sh, q0:q0 + sw * (ow - 1) + 1:sw] += taps[:, i, j]
 
 
 def patches(x: np.ndarray, window: Window) -> np.ndarray:
@@ -175,18 +189,24 @@ def _col2im_kernel(taps, dx, sh, sw, dh, dw, pt, pl):
 
 
 @jit.kernel
-def _im2col_kernel(xp, col, sh, sw, dh, dw, a):
-    """col[c, i, j, r, q, n] = xp[c, (a + r)·sh + i·dh, q·sw + j·dw, n]: `im2col_rows` as
-    compiled loops (arrays indexed (C, ·, ·, N))."""
+def _rows_kernel(xp, col, sh, sw, dh, dw, a, to_col):
+    """Output rows [a, a + R) between the padded image xp (C, H, W, N) and their im2col block
+    col (C, KH, KW, R, OW, N): with `to_col`, col[c, i, j, r, q, n] = xp[c, (a + r)·sh + i·dh,
+    q·sw + j·dw, n] (`im2col_rows`); without, col is added back into xp at those entries, tap
+    after tap in (i, j) order (`col2im_rows`)."""
     c_, kh, kw, rows, ow_, n_ = col.shape
     for c in range(c_):
         for i in range(kh):
             for j in range(kw):
                 for r in range(rows):
-                    src = xp[c, (a + r) * sh + i * dh]
-                    dst = col[c, i, j, r]
+                    img = xp[c, (a + r) * sh + i * dh]
+                    blk = col[c, i, j, r]
                     for q in range(ow_):
-                        s = src[q * sw + j * dw]
-                        d = dst[q]
-                        for n in range(n_):
-                            d[n] = s[n]
+                        p = img[q * sw + j * dw]
+                        d = blk[q]
+                        if to_col:
+                            for n in range(n_):
+                                d[n] = p[n]
+                        else:
+                            for n in range(n_):
+                                p[n] += d[n]

@@ -61,7 +61,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     if p == 1:
         return _maybe_in_place(x, lambda z: z * 0, inplace, "dropout")
     keep = rand_like(x, dtype=np.float32)._data >= p  # in x's layout, like the product below
-    scale = (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    scale = np.where(keep, x.dtype.type(1.0 / (1.0 - p)), x.dtype.type(0))
     return _maybe_in_place(x, lambda z: z * scale, inplace, "dropout")
 
 

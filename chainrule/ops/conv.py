@@ -95,7 +95,7 @@ class Convolution(Function):
         if b is not None:
             y += b[:, None]
         self.save(col=col)
-        return y.reshape(o, *self.window.out_shape(*x.shape[2:]), x.shape[0]).transpose(3, 0, 1, 2)
+        return y.reshape(o, oh, ow, x.shape[0]).transpose(3, 0, 1, 2)
 
     def backward(self, g, out):
         x, w = self.inputs[0], self.inputs[1]

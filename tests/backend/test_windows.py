@@ -17,7 +17,7 @@ from chainrule.backend import jit
 from chainrule.backend.buffers import memory_order
 from chainrule.backend import windows as windows_module
 from chainrule.backend.windows import (
-    col2im, im2col, im2col_rows, pad2d, padded_cnhw, patches, patches_adjoint,
+    col2im, col2im_rows, im2col, im2col_rows, pad2d, padded_cnhw, patches, patches_adjoint,
 )
 from chainrule.ops.geometry import Window
 
@@ -182,19 +182,51 @@ def test_im2col_kernel_equals_the_numpy_copy_for_every_block_of_rows(data):
     np.testing.assert_array_equal(got, im2col(x, window)[:, a * per_row:b * per_row])
 
 
+@given(data=st.data())
+def test_col2im_rows_kernel_and_twin_add_a_block_of_rows_bit_for_bit(data):
+    """A block of output rows [a, b) added into a padded image: the compiled kernel and the
+    shifted adds of the NumPy twin give the same bits, and equal col2im of a matrix that is
+    zero outside the block."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    shape, window = data.draw(conv_cases())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    n, c, h, w = shape
+    oh, ow = window.out_shape(h, w)
+    a = data.draw(st.integers(0, oh - 1))
+    b = data.draw(st.integers(a + 1, oh))
+    taps = rng.standard_normal((c, *window.kernel, b - a, ow, n))
+    t, bo, lp, r = window.padding
+    images = []
+    old = jit.set_enabled(True)
+    try:
+        for compiled in (True, False):
+            xp = np.zeros((c, h + t + bo, w + lp + r, n))
+            col2im_rows(taps, xp, window, a, compiled=compiled)
+            images.append(xp)
+    finally:
+        jit.set_enabled(old)
+    np.testing.assert_array_equal(images[0], images[1])
+    full = np.zeros((c, *window.kernel, oh, ow, n))
+    full[:, :, :, a:b] = taps
+    ref = col2im(full.reshape(c * window.kernel[0] * window.kernel[1], -1), shape, window)
+    np.testing.assert_allclose(images[0][:, t:t + h, lp:lp + w].transpose(3, 0, 1, 2), ref,
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_short_runs_take_the_compiled_copy(monkeypatch):
     """A stride-2 window over a batch of 8 copies runs of 8 entries: the kernel's case."""
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     calls = []
-    real = windows_module._im2col_kernel
-    monkeypatch.setattr(windows_module, "_im2col_kernel",
+    real = windows_module._rows_kernel
+    monkeypatch.setattr(windows_module, "_rows_kernel",
                         lambda *args: calls.append(args[2:]) or real(*args))
     x = np.zeros((8, 3, 20, 20), np.float32)
     old = jit.set_enabled(True)
     try:
         im2col(x, Window((7, 7), (2, 2), (1, 1), (3, 3, 3, 3)))
-        assert calls == [(2, 2, 1, 1, 0)]
+        assert calls == [(2, 2, 1, 1, 0, True)]
         im2col(np.zeros((64, 3, 20, 20), np.float32), Window((3, 3)))  # runs of 18·64
         assert len(calls) == 1
     finally:
