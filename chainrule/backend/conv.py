@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.backend import jit
+from chainrule.backend import jit, winograd
 from chainrule.backend.buffers import empty
 from chainrule.backend.gemm import matmul_wide
 from chainrule.backend.windows import col2im, col2im_rows, im2col_rows, padded_cnhw, pointwise
@@ -161,6 +161,17 @@ def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
     for a, b in _row_blocks(oh, w2.shape[1] * per_row * x.itemsize, per_row):
         np.matmul(w2, im2col_rows(xp, window, ow, a, b), out=y[:, a * per_row:b * per_row])
     return y
+
+
+def winograd_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, window: Window
+                     ) -> np.ndarray | None:
+    """y = w2 @ im2col(x) + b as an (O, OH·OW·N) array, by Winograd's F(2×2, 3×3)
+    (`chainrule.backend.winograd`), for a convolution that `winograd.applies` to; None where x
+    holds an inf or a nan (the direct sums then give torch's infinities)."""
+    oh, ow = window.out_shape(*x.shape[2:])
+    y = winograd.conv3x3(padded_cnhw(x, (0, 0, 0, 0)), winograd.weight_transform(w),
+                         window.padding, (oh, ow), b)
+    return None if y is None else y.reshape(w.shape[0], -1)
 
 
 def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], window: Window

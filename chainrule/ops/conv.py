@@ -26,7 +26,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import is_grad_enabled
-from chainrule.backend import conv, gemm, windows
+from chainrule.backend import conv, gemm, windows, winograd
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.ops._helpers import as_operand, same_dtype
 from chainrule.ops.geometry import Window, conv_padding, out_size, pair
@@ -73,7 +73,8 @@ class Convolution(Function):
 
     x̄ = ConvInputGrad(ȳ, W),   W̄ = ConvWeightGrad(x, ȳ) = ȳ colᵀ,   b̄ = Σ_{n,oh,ow} ȳ.
     The im2col matrix is saved for W̄ (where the backend builds it whole; see
-    `chainrule.backend.conv`).
+    `chainrule.backend.conv`). Where no W̄ will be asked for, a float32 3×3 convolution may take
+    Winograd's F(2×2, 3×3) instead (`chainrule.backend.winograd`): the same sums, regrouped.
     """
 
     op_name = "conv2d"
@@ -84,6 +85,12 @@ class Convolution(Function):
         o = w.shape[0]
         w2 = w.reshape(o, -1)
         oh, ow = self.window.out_shape(*x.shape[2:])
+        if not self.keep_col and winograd.applies(x.shape, o, self.window, x.dtype):
+            # 16 smaller GEMMs over 2×2 output tiles, the bias added in the output transform
+            y = conv.winograd_forward(x, w, b, self.window)
+            if y is not None:  # else x is not finite: the direct sums below
+                self.save(col=None)
+                return y.reshape(o, oh, ow, x.shape[0]).transpose(3, 0, 1, 2)
         if conv.blocked(w2.shape[1], self.window, self.keep_col,
                         w2.shape[1] * oh * ow * x.shape[0] * x.itemsize):
             # im2col a cached block at a time; W̄, if asked for, rebuilds it

@@ -279,6 +279,28 @@ def test_conv_keeps_float32(rng):
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("shape, o, padding", [((8, 16, 20, 18), 24, 1), ((16, 32, 14, 13), 16, 0),
+                                               ((8, 16, 17, 15), 16, (2, 1))])
+def test_float32_inference_matches_torch(torch, rng, jit_mode, shape, o, padding):
+    """Under no_grad a float32 3×3 convolution of enough channels and tiles takes Winograd's
+    F(2×2, 3×3) when the kernels are compiled (chainrule.backend.winograd); the im2col product
+    otherwise. Both equal torch's within float32 rounding, bias included."""
+    from chainrule.backend import winograd
+    from chainrule.ops.geometry import Window
+
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((o, shape[1], 3, 3)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    p = (padding, padding) if isinstance(padding, int) else padding
+    win = Window((3, 3), (1, 1), (1, 1), (p[0], p[0], p[1], p[1]))
+    assert winograd.applies(shape, o, win, x.dtype) == (jit_mode == "numba")
+    with cr.no_grad():
+        got = cr.conv2d(cr.tensor(x), cr.tensor(w), cr.tensor(b), padding=padding)
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
+                                      padding=padding)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), **F32_TOL)
+
+
 @pytest.mark.parametrize("padding, dilation, k", [("same", 1, 2), ("same", 2, 3), ("same", 1, 4),
                                                   ("same", 3, 2)])
 def test_same_padding_keeps_the_size_and_pads_bottom_right_more_like_torch(torch, padding,
