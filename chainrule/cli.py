@@ -376,6 +376,7 @@ def _train(args: argparse.Namespace) -> int:
     config["recipe"] = {k: getattr(args, k) for k in RECIPE_KEYS}
     config["run"] = {k: getattr(args, k) for k in RUN_KEYS}
     model = _model(config)
+    cr.jit.warm_up()  # numba's setup overlaps with reading the data
     train_loader, test_loader = _loaders(args.dataset, args.batch_size, args.seed,
                                          args.data_root, not args.no_download, args.train_limit,
                                          shift=args.augment_shift, fallback=fallback)

@@ -23,12 +23,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "disabled", "enabled", "enabled_for", "kernel", "set_enabled"]
+__all__ = ["available", "disabled", "enabled", "enabled_for", "kernel", "set_enabled", "warm_up"]
 
 _AVAILABLE = importlib.util.find_spec("numba") is not None
 _enabled = _AVAILABLE and os.environ.get("CHAINRULE_JIT", "1") not in ("0", "", "false", "off")
@@ -105,3 +106,32 @@ def kernel(fn: Callable[..., Any]) -> Any:
     layer omp; 270 µs with workqueue, against 125 µs on one thread).
     """
     return _Kernel(fn)
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """Set numba up on a background thread, once: import it and load (or compile) one tiny
+    kernel, which fills numba's type and code registries. That takes about half a second (0.18 s
+    import, 0.28 s for the first kernel, 4 ms for each later one), all of it holding the GIL
+    only between the calls that release it; started before a slow step that releases it (reading
+    gzip files: zlib runs without the GIL), it costs the caller almost nothing. `chainrule
+    train` calls it before loading the data. Nothing happens when the kernels are off. A
+    failure here is ignored: the first kernel a caller runs compiles again and raises it."""
+    global _warming
+    if _warming is not None or not _enabled:
+        return
+    _warming = threading.Thread(target=_warm, name="chainrule-jit-warm-up")
+    _warming.start()
+
+
+def _warm() -> None:
+    with contextlib.suppress(Exception):
+        _touch(np.zeros(1))
+
+
+@kernel
+def _touch(a):
+    """The smallest kernel: loading it sets numba's registries up for every other."""
+    a[0] += 1.0

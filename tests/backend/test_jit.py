@@ -70,3 +70,31 @@ def test_a_numpy_only_install_trains_lenet5_without_numba():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_warm_up_sets_numba_up_once_on_a_background_thread():
+    """A fresh process: warm_up returns at once, its thread loads the tiny kernel (so numba is
+    imported), and a second call starts nothing; with the kernels off it does nothing."""
+    import os
+    import subprocess
+    import sys
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    code = (
+        "import sys\n"
+        "from chainrule.backend import jit\n"
+        "assert 'numba' not in sys.modules\n"
+        "jit.warm_up(); first = jit._warming\n"
+        "jit.warm_up(); assert jit._warming is first\n"
+        "first.join()\n"
+        "assert 'numba' in sys.modules and jit._touch._compiled is not None\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.strip() == "ok", out.stderr
+    off = ("import sys\nfrom chainrule.backend import jit\njit.warm_up()\n"
+           "assert jit._warming is None and 'numba' not in sys.modules\nprint('ok')\n")
+    out = subprocess.run([sys.executable, "-c", off], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "CHAINRULE_JIT": "0"})
+    assert out.stdout.strip() == "ok", out.stderr
