@@ -8,6 +8,9 @@ A fresh array of a few MB costs more in page faults than the addition that fills
 large blocks back to the OS when they are freed); the cache's buffers are already mapped. The
 compiled gate makes one pass over x and m instead of building the 0/1 array first; the
 compiled per-channel affine (batch norm in eval mode) one pass instead of a product and a sum.
+`batch_norm_forward(x, eps, γ, β)` is batch norm's training forward, the NumPy expression in its
+docstring; its kernels read x three times and write x̂ and y, instead of five passes that each
+write a full-size array.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.backend import jit
-from chainrule.backend.buffers import array_cache, empty, flat, memory_order
+from chainrule.backend.buffers import array_cache, copy, empty, flat, memory_order
 
 
 def _binary(ufunc: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,7 +57,7 @@ def affine(x: np.ndarray, s: np.ndarray | None, t: np.ndarray | None) -> np.ndar
         y = _channel_affine(x, s, t)
         if y is not None:
             return y
-    y = x.copy() if s is None else mul(x, s)
+    y = copy(x, memory_order(x)) if s is None else mul(x, s)
     return y if t is None else np.add(y, t, out=y)
 
 
@@ -107,6 +110,48 @@ def batch_norm_input_grad(g: np.ndarray, xhat: np.ndarray, scale: np.ndarray,
                                           gx_mean.reshape(-1), ov)
             return out
     return scale * (g - g_mean - xhat * gx_mean)
+
+
+def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
+                       beta: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm over every axis but 1 with the batch's statistics: (y, x̂, μ, σ², 1/√(σ² + ε)),
+    μ, σ² and 1/√(σ² + ε) shaped (1, C, 1, …), γ and β too (or None). The NumPy twin:
+
+        μ = x.mean(axes);  c = x − μ;  σ² = (c · c).mean(axes);  x̂ = c · (1 / √(σ² + ε))
+        y = x̂ · γ + β
+
+    The compiled path takes μ from NumPy as the twin does, sums (x − μ)² in a kernel (blocks of
+    float32 sums added in float64, where NumPy sums pairwise: σ² may differ from the twin's in
+    its last bits) without writing x − μ, and writes x̂ and y in one more pass: given μ and
+    1/√(σ² + ε), the twin's expression bit for bit."""
+    axes = tuple(i for i in range(x.ndim) if i != 1)
+    if jit.enabled_for(x) and (gamma is None) == (beta is None):
+        views = _per_channel(x, *(() if gamma is None else (gamma, beta)))
+        if views is not None:
+            y, (xv, yv) = views
+            c = x.shape[1]
+            shape = (1, c) + (1,) * (x.ndim - 2)
+            mean = x.mean(axis=axes, keepdims=True)
+            squares = np.zeros(c)
+            _centred_squares_kernel(xv, mean.reshape(-1), squares)
+            var = (squares / (x.size // c)).astype(x.dtype).reshape(shape)
+            rstd = 1 / np.sqrt(var + eps)
+            xhat = empty(x.shape, x.dtype, memory_order(x))
+            xh = xhat.transpose(memory_order(x)).reshape(xv.shape)
+            one = np.ones(c, x.dtype)
+            _normalize_kernel(xv, mean.reshape(-1), rstd.reshape(-1),
+                              one if gamma is None else gamma.reshape(-1),
+                              one * 0 if beta is None else beta.reshape(-1), xh, yv,
+                              gamma is not None)
+            return y, xhat, mean, var, rstd
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = sub(x, mean)
+    var = mul(centred, centred).mean(axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(var + eps)
+    xhat = mul(centred, rstd)
+    # a new array even without γ and β: an in-place op on y must not touch the saved x̂
+    return affine(xhat, gamma, beta), xhat, mean, var, rstd
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -165,3 +210,51 @@ def _batch_norm_input_grad_kernel(g, xhat, scale, g_mean, gx_mean, out):
             sc, gm, gxm = scale[c], g_mean[c], gx_mean[c]
             for b in range(g.shape[2]):
                 out[a, c, b] = sc * ((g[a, c, b] - gm) - xhat[a, c, b] * gxm)
+
+
+@jit.kernel
+def _centred_squares_kernel(x, mean, out):
+    """out[c] = Σ (x[:, c, :] − mean[c])² over the channel, in float64 (twin: the sum of
+    (x − μ)·(x − μ)). Eight running sums of x's dtype go over a block of 1 024 entries (one
+    vector register), each block's total then joins a float64 sum: the loop vectorises, and
+    no float32 sum runs over more than 128 terms (NumPy's pairwise sums take blocks of 128)."""
+    outer, c_, inner = x.shape
+    zero = np.zeros(1, x.dtype)
+    for c in range(c_):
+        mu = mean[c]
+        total = 0.0
+        for a in range(outer):
+            xr = x[a, c]
+            for start in range(0, inner, 1024):
+                stop = min(inner, start + 1024)
+                stop8 = stop - (stop - start) % 8
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero[0]
+                for b in range(start, stop8, 8):
+                    d0, d1, d2, d3 = xr[b] - mu, xr[b + 1] - mu, xr[b + 2] - mu, xr[b + 3] - mu
+                    d4, d5 = xr[b + 4] - mu, xr[b + 5] - mu
+                    d6, d7 = xr[b + 6] - mu, xr[b + 7] - mu
+                    s0 += d0 * d0
+                    s1 += d1 * d1
+                    s2 += d2 * d2
+                    s3 += d3 * d3
+                    s4 += d4 * d4
+                    s5 += d5 * d5
+                    s6 += d6 * d6
+                    s7 += d7 * d7
+                for b in range(stop8, stop):
+                    d = xr[b] - mu
+                    s0 += d * d
+                total += (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+        out[c] = total
+
+
+@jit.kernel
+def _normalize_kernel(x, mean, rstd, gamma, beta, xhat, y, has_affine):
+    """x̂ = (x − μ) · r and y = x̂ · γ + β (or y = x̂) per channel, each rounded as the twin's."""
+    for a in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            mu, r, g, b_ = mean[c], rstd[c], gamma[c], beta[c]
+            for b in range(x.shape[2]):
+                v = (x[a, c, b] - mu) * r
+                xhat[a, c, b] = v
+                y[a, c, b] = v * g + b_ if has_affine else v

@@ -126,24 +126,19 @@ class BatchNorm(Function):
     momentum: float = 0.1
 
     def forward(self, x, *params):
-        axes = _channel_axes(x.ndim)
         m = x.size // x.shape[1]
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = backend.sub(x, mean)
-        var = backend.mul(centred, centred).mean(axis=axes, keepdims=True)
-        rstd = 1 / np.sqrt(var + self.eps)
-        xhat = backend.mul(centred, rstd)
+        gamma, beta = _gamma_beta(self.affine, params)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        y, xhat, mean, var, rstd = backend.batch_norm_forward(
+            x, self.eps, None if gamma is None else gamma.reshape(shape),
+            None if beta is None else beta.reshape(shape))
         if self.running is not None:
             rm, rv = self.running
             k = self.momentum
             rm[...] = (1 - k) * rm + k * mean.reshape(-1)
             rv[...] = (1 - k) * rv + k * var.reshape(-1) * (m / (m - 1))
         self.save(xhat=xhat, rstd=rstd)
-        gamma, beta = _gamma_beta(self.affine, params)
-        shape = mean.shape
-        # a new array even without γ and β: an in-place op on y must not touch the saved x̂
-        return backend.affine(xhat, None if gamma is None else gamma.reshape(shape),
-                              None if beta is None else beta.reshape(shape))
+        return y
 
     def backward(self, g, out):
         x = self.inputs[0]

@@ -201,3 +201,45 @@ def test_batch_norm_input_grad_is_bit_equal_to_numpy_and_keeps_the_layout(layout
     _assert_bits_equal(out, scale * (g - g_mean - xhat * gx_mean))
     if layout not in ("strided", "mixed"):
         assert memory_order(out) == memory_order(g)
+
+
+def _batch_norm_twin(x, eps, gamma, beta):
+    axes = tuple(i for i in range(x.ndim) if i != 1)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) * (x - mean)).mean(axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt(var + eps)
+    xhat = (x - mean) * rstd
+    y = xhat.copy() if gamma is None else xhat * gamma + beta
+    return y, xhat, mean, var, rstd
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS) + ["2d"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_forward_equals_numpy_and_keeps_the_layout(layout, dtype, affine):
+    """Training-mode batch norm against the NumPy expression: μ exactly (both take NumPy's
+    mean), σ² to a few ulps (the kernel sums (x − μ)² in float32 blocks and float64), and x̂
+    and y bit for bit once given the same σ² (the kernel's expression is the twin's). A mean
+    far from zero checks that nothing cancels."""
+    rng = np.random.default_rng(5)
+    shape = (4096, 64) if layout == "2d" else (64, 32, 8, 8)
+    x = rng.standard_normal(shape) * 3 + 40
+    x = (x if layout == "2d" else LAYOUTS[layout](x)).astype(dtype)
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    gamma = rng.standard_normal(per_channel).astype(dtype) if affine else None
+    beta = rng.standard_normal(per_channel).astype(dtype) if affine else None
+    y, xhat, mean, var, rstd = elementwise.batch_norm_forward(x, 1e-5, gamma, beta)
+    w = _batch_norm_twin(x, 1e-5, gamma, beta)
+    np.testing.assert_array_equal(mean, w[2])
+    exact = np.var(x.astype(np.float64), axis=tuple(i for i in range(x.ndim) if i != 1),
+                   keepdims=True)
+    # as close to the exact variance as the twin's (both subtract the rounded μ in x's dtype)
+    twin_error = np.abs(w[3] - exact).max()
+    assert np.abs(var - exact).max() <= max(2 * twin_error, 4 * np.finfo(dtype).eps * exact.max())
+    # given the kernel's σ², x̂ and y are the twin's expression exactly
+    _assert_bits_equal(rstd, 1 / np.sqrt(var + 1e-5))
+    _assert_bits_equal(xhat, (x - mean) * rstd)
+    _assert_bits_equal(y, xhat if gamma is None else xhat * gamma + beta)
+    assert not np.shares_memory(y, xhat)
+    if layout != "strided":
+        assert memory_order(y) == memory_order(x) and memory_order(xhat) == memory_order(x)
