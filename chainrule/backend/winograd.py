@@ -30,7 +30,10 @@ kernel and twin agree bit for bit. The tiles are (TH, TW) = (⌈OH/2⌉, ⌈OW/2
 row/column of tiles reading zeros past the padding and dropping the outputs past (OH, OW).
 
 `applies` is the rule for when `Convolution` takes this path (float32, 3×3, stride 1, enough
-channels and tiles for the 16 smaller GEMMs to pay).
+channels and tiles for the 16 smaller GEMMs to pay). A training step's input gradient, itself a
+3×3 convolution of ȳ with the flipped kernel, was tried on this path and dropped: ResNet-18's
+64-channel 8² layers at batch 64 took 2.19 against 3.22 ms alone, but 4.04 against 2.83 ms
+inside a step, where its transforms ran at half their speed.
 """
 
 from __future__ import annotations
@@ -45,16 +48,21 @@ from chainrule.backend.buffers import empty
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Pads, Window
 
-#: fewest input and output channels: with fewer, the GEMMs are too small to gain on im2col's
-MIN_CHANNELS = 16
-#: fewest tile columns T = TH·TW·N of the 16 GEMMs
+#: fewest input and output channels. Measured alone (2 threads, against im2col + GEMM): 64 and
+#: 128 channels 0.68–0.93x; 32 → 64 (the MNIST net's and wide CNN's second convolutions)
+#: 0.87–1.0x forward, and 64 → 32 1.5–1.65x as an input gradient, where the transformed
+#: arrays (four times the image) cost more memory traffic than the 16 narrower GEMMs save
+MIN_CHANNELS = 64
+#: fewest tile columns T = TH·TW·N of the 16 GEMMs: with fewer (ResNet's 14² and 7² stages at
+#: batch 8) the GEMMs are too narrow, and the weight transform (16·O·C) costs as much as it saves
 MIN_TILES = 512
 
 
 def applies(x_shape: tuple[int, ...], o: int, window: Window, dtype: np.dtype) -> bool:
     """Whether a convolution of an input of `x_shape` (N, C, H, W) into `o` channels takes the
     Winograd path: a 3×3 window, stride and dilation 1, padding at most 2 on every side,
-    float32 (float64 keeps the direct sums: its tests compare to 1e-12), compiled kernels on."""
+    float32 (float64 keeps the direct sums: its tests compare to 1e-12), compiled kernels on,
+    batches of 8 lanes, and enough channels and tiles."""
     n, c, h, w = x_shape
     if window.kernel != (3, 3) or window.stride != (1, 1) or window.dilation != (1, 1):
         return False

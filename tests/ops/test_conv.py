@@ -279,8 +279,8 @@ def test_conv_keeps_float32(rng):
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("shape, o, padding", [((8, 16, 20, 18), 24, 1), ((16, 32, 14, 13), 16, 0),
-                                               ((8, 16, 17, 15), 16, (2, 1))])
+@pytest.mark.parametrize("shape, o, padding", [((8, 64, 20, 18), 72, 1), ((16, 64, 14, 13), 64, 0),
+                                               ((8, 64, 17, 15), 64, (2, 1))])
 def test_float32_inference_matches_torch(torch, rng, jit_mode, shape, o, padding):
     """Under no_grad a float32 3×3 convolution of enough channels and tiles takes Winograd's
     F(2×2, 3×3) when the kernels are compiled (chainrule.backend.winograd); the im2col product
