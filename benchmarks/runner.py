@@ -226,7 +226,8 @@ class LoadMeter:
 # ----------------------------------------------------------------- correctness
 def check_model(model: Model, seed: int) -> tuple[bool, str]:
     """First-step loss and gradients of both libraries must agree within float32 tolerance;
-    for models with an optimizer, so must the loss on the next batch after the update."""
+    for models with an optimizer, so must the loss on the next batch after the update, and for
+    cases that give one (`timed_output`), the output of the timed float32 forward."""
     cases = [model.build(lib, seed) for lib in LIBS]
     (cl, cg), (tl, tg) = (c.first_step() for c in cases)
     cl2, tl2 = (c.after_step_loss() for c in cases)
@@ -244,13 +245,21 @@ def check_model(model: Model, seed: int) -> tuple[bool, str]:
         rel = float(np.abs(cg[k] - tg[k]).max()) / scale
         worst = max(worst, rel)
         ok = ok and cg[k].shape == tg[k].shape and rel <= GRAD_RTOL
+    outs = [getattr(c, "timed_output", lambda: None)() for c in cases]
+    timed = ""
+    if outs[0] is not None and outs[1] is not None:
+        rel_out = float(np.abs(outs[0] - outs[1]).max()) / max(float(np.abs(outs[1]).max()),
+                                                               1e-12)
+        ok = ok and outs[0].shape == outs[1].shape and rel_out <= GRAD_RTOL
+        timed = (f"; float32 output of the timed forward max|Δ| / max|y| {rel_out:.1e} "
+                 f"(tol {GRAD_RTOL:g})")
     name = model.check_grad or next(iter(tg))
     gdiff = float(np.abs(cg[name] - tg[name]).max())
     line = (f"check {model.name}: loss chainrule {cl:.7g} torch {tl:.7g} "
             f"(rel diff {loss_rel:.1e}); "
             f"grad {name}[0,0] chainrule {cg[name].flat[0]:.7g} torch {tg[name].flat[0]:.7g}, "
             f"max|Δ| {gdiff:.1e}; worst of {len(tg)} grads rel {worst:.1e} "
-            f"(tol {GRAD_RTOL:g}){after} -> {'OK' if ok else 'MISMATCH'}")
+            f"(tol {GRAD_RTOL:g}){after}{timed} -> {'OK' if ok else 'MISMATCH'}")
     return ok, line
 
 

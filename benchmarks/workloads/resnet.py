@@ -21,7 +21,8 @@ float32 the two libraries' ~1e-7 rounding differences flip a few ReLU gates and 
 choices among the millions a 224×224 ResNet makes, and each flip moves a gradient entry by the
 whole error signal there: measured 3e-6 to 6e-3 worst relative gradient difference between
 chainrule and torch depending on the seed, with chainrule and torch each as far from the float64
-gradients as from each other. In float64 they agree to ~1e-14.
+gradients as from each other. In float64 they agree to ~1e-14. The inference workloads also
+compare the float32 outputs of the timed forward itself (`timed_output`).
 """
 
 from __future__ import annotations
@@ -140,6 +141,18 @@ class _Float64Check:
         loss.backward()
         return float(loss.item()), {k: p.grad.detach().numpy().copy()
                                     for k, p in self._m64.named_parameters()}
+
+    def timed_output(self) -> np.ndarray | None:
+        """The float32 forward an inference workload times (eval mode, no_grad: Winograd's
+        3×3 convolutions in chainrule), on the first batch; None for a training step, whose
+        float32 gradients the docstring explains."""
+        if self.module.training:
+            return None
+        i, self.i = self.i, 0
+        try:
+            return np.array(self.infer().detach().numpy())
+        finally:
+            self.i = i
 
     def after_step_loss(self) -> float:
         lib, m = self._f64()[0], self._m64
