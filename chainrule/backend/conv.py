@@ -165,7 +165,8 @@ def conv_forward(x: np.ndarray, w2: np.ndarray, window: Window) -> np.ndarray:
 
 def winograd_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, window: Window
                      ) -> np.ndarray | None:
-    """y = w2 @ im2col(x) + b as an (O, OH·OW·N) array, by Winograd's F(2×2, 3×3)
+    """y = w2 @ im2col(x) + b (w2: w (O, C, 3, 3) as an (O, 9C) matrix) as an (O, OH·OW·N)
+    array, by Winograd's F(2×2, 3×3)
     (`chainrule.backend.winograd`), for a convolution that `winograd.applies` to; None where x
     holds an inf or a nan (the direct sums then give torch's infinities)."""
     oh, ow = window.out_shape(*x.shape[2:])

@@ -114,11 +114,11 @@ _warming: threading.Thread | None = None
 def warm_up() -> None:
     """Set numba up on a background thread, once: import it and load (or compile) one tiny
     kernel, which fills numba's type and code registries. That takes about half a second (0.18 s
-    import, 0.28 s for the first kernel, 4 ms for each later one), all of it holding the GIL
-    only between the calls that release it; started before a slow step that releases it (reading
-    gzip files: zlib runs without the GIL), it costs the caller almost nothing. `chainrule
-    train` calls it before loading the data. Nothing happens when the kernels are off. A
-    failure here is ignored: the first kernel a caller runs compiles again and raises it."""
+    import, 0.28 s for the first kernel, 4 ms for each later one), mostly holding the GIL; the
+    data loading that `chainrule train` starts right after spends most of its time in calls
+    that release it (zlib's inflate, md5, NumPy's copies), so the two overlap. Nothing happens
+    when the kernels are off. A failure here is ignored: the first kernel a caller runs then
+    compiles again and raises it."""
     global _warming
     if _warming is not None or not _enabled:
         return

@@ -17,6 +17,7 @@ CASES = [  # N, C, O, H, W, padding (t, b, l, r): odd and even sizes, every padd
     (16, 4, 3, 6, 5, (2, 1, 0, 2)),
     (8, 1, 2, 3, 3, (0, 0, 0, 0)),
     (8, 3, 3, 1, 2, (1, 2, 2, 1)),
+    (5, 2, 3, 6, 7, (1, 1, 1, 1)),  # not a multiple of 8 lanes: the twin, compiled or not
 ]
 
 
