@@ -226,13 +226,14 @@ def _centred_squares_kernel(x, mean, out):
         for a in range(outer):
             xr = x[a, c]
             for start in range(0, inner, 1024):
-                stop = min(inner, start + 1024)
-                stop8 = stop - (stop - start) % 8
+                block = xr[start:min(inner, start + 1024)]  # indices from 0: no wraparound
+                size8 = block.size - block.size % 8
                 s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero[0]
-                for b in range(start, stop8, 8):
-                    d0, d1, d2, d3 = xr[b] - mu, xr[b + 1] - mu, xr[b + 2] - mu, xr[b + 3] - mu
-                    d4, d5 = xr[b + 4] - mu, xr[b + 5] - mu
-                    d6, d7 = xr[b + 6] - mu, xr[b + 7] - mu
+                for b in range(0, size8, 8):
+                    d0, d1 = block[b] - mu, block[b + 1] - mu
+                    d2, d3 = block[b + 2] - mu, block[b + 3] - mu
+                    d4, d5 = block[b + 4] - mu, block[b + 5] - mu
+                    d6, d7 = block[b + 6] - mu, block[b + 7] - mu
                     s0 += d0 * d0
                     s1 += d1 * d1
                     s2 += d2 * d2
@@ -241,8 +242,8 @@ def _centred_squares_kernel(x, mean, out):
                     s5 += d5 * d5
                     s6 += d6 * d6
                     s7 += d7 * d7
-                for b in range(stop8, stop):
-                    d = xr[b] - mu
+                for b in range(size8, block.size):
+                    d = block[b] - mu
                     s0 += d * d
                 total += (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
         out[c] = total
