@@ -71,12 +71,12 @@ def _channel_affine(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray |
     return y
 
 
-def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
-    """For a per-channel kernel: a new array y laid out like x, and (outer, C, inner) views of
-    x, `like` (if given) and y in their common memory order, so that channel c of entry (a, b)
-    is [a, c, b]; None where the kernel does not apply (a small x, other dtypes, per-channel
-    arrays not shaped (1, C, 1, …), `like` laid out otherwise, or x not one dense block)."""
+def _channel_views(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, ...] | None:
+    """For a per-channel kernel: (outer, C, inner) views of x and `like` (if given) in their
+    common memory order, so that channel c of entry (a, b) is [a, c, b]; None where the kernel
+    does not apply (a small x, other dtypes, per-channel arrays not shaped (1, C, 1, …), `like`
+    laid out otherwise, or x not one dense block)."""
     if (x.ndim < 2 or x.dtype.kind != "f" or x.size * x.itemsize < array_cache.min_bytes
             or (like is not None and (like.dtype != x.dtype or like.shape != x.shape))):
         return None
@@ -87,14 +87,22 @@ def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | Non
     order = memory_order(x)
     if like is not None and memory_order(like) != order:
         return None
-    arrays = (x,) if like is None else (x, like)
-    ts = [a.transpose(order) for a in arrays]
+    ts = [a.transpose(order) for a in ((x,) if like is None else (x, like))]
     if not all(t.flags.c_contiguous for t in ts):
         return None
+    outer = int(np.prod(ts[0].shape[:order.index(1)]))  # the axes before the channel's
+    return tuple(t.reshape(outer, c, -1) for t in ts)
+
+
+def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+    """`_channel_views`, and a new array y laid out like x with its view last."""
+    views = _channel_views(x, *per_channel, like=like)
+    if views is None:
+        return None
+    order = memory_order(x)
     y = empty(x.shape, x.dtype, order)
-    at = order.index(1)  # where the channel axis lies in memory
-    outer = int(np.prod(ts[0].shape[:at]))
-    return y, tuple(a.reshape(outer, c, -1) for a in (*ts, y.transpose(order)))
+    return y, (*views, y.transpose(order).reshape(views[0].shape))
 
 
 def batch_norm_input_grad(g: np.ndarray, xhat: np.ndarray, scale: np.ndarray,
@@ -152,6 +160,25 @@ def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
     xhat = mul(centred, rstd)
     # a new array even without γ and β: an in-place op on y must not touch the saved x̂
     return affine(xhat, gamma, beta), xhat, mean, var, rstd
+
+
+def batch_norm_grad_sums(g: np.ndarray, xhat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ ȳ, Σ ȳ · x̂) per channel (over every axis but 1), shaped (1, C, 1, …) in ȳ's dtype:
+    batch norm's β̄ and γ̄. NumPy twin: ``g.sum(axes)``, ``(g * xhat).sum(axes)``. The compiled
+    kernel reads ȳ and x̂ once and writes no ȳ · x̂ (float32 blocks of 128 terms a lane, added in
+    float64, where NumPy sums pairwise: the sums may differ from the twin's in their last bits).
+    """
+    axes = tuple(i for i in range(g.ndim) if i != 1)
+    if jit.enabled_for(g):
+        views = _channel_views(g, like=xhat)
+        if views is not None:
+            gv, xv = views
+            c = g.shape[1]
+            sums = np.zeros((2, c))
+            _grad_sums_kernel(gv, xv, sums)
+            shape = (1, c) + (1,) * (g.ndim - 2)
+            return sums[0].astype(g.dtype).reshape(shape), sums[1].astype(g.dtype).reshape(shape)
+    return g.sum(axis=axes, keepdims=True), (g * xhat).sum(axis=axes, keepdims=True)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
@@ -259,3 +286,46 @@ def _normalize_kernel(x, mean, rstd, gamma, beta, xhat, y, has_affine):
                 v = (x[a, c, b] - mu) * r
                 xhat[a, c, b] = v
                 y[a, c, b] = v * g + b_ if has_affine else v
+
+
+@jit.kernel
+def _grad_sums_kernel(g, xhat, out):
+    """out[0, c] = Σ g[:, c, :], out[1, c] = Σ g[:, c, :] · x̂[:, c, :], in float64 over blocks
+    of eight float32 running sums each, as `_centred_squares_kernel`."""
+    outer, c_, inner = g.shape
+    zero = np.zeros(1, g.dtype)
+    for c in range(c_):
+        total_g = 0.0
+        total_gx = 0.0
+        for a in range(outer):
+            gr, xr = g[a, c], xhat[a, c]
+            for start in range(0, inner, 1024):
+                stop = min(inner, start + 1024)
+                gb, xb = gr[start:stop], xr[start:stop]  # indices from 0: no wraparound
+                size8 = gb.size - gb.size % 8
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero[0]
+                p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = zero[0]
+                for b in range(0, size8, 8):
+                    s0 += gb[b]
+                    s1 += gb[b + 1]
+                    s2 += gb[b + 2]
+                    s3 += gb[b + 3]
+                    s4 += gb[b + 4]
+                    s5 += gb[b + 5]
+                    s6 += gb[b + 6]
+                    s7 += gb[b + 7]
+                    p0 += gb[b] * xb[b]
+                    p1 += gb[b + 1] * xb[b + 1]
+                    p2 += gb[b + 2] * xb[b + 2]
+                    p3 += gb[b + 3] * xb[b + 3]
+                    p4 += gb[b + 4] * xb[b + 4]
+                    p5 += gb[b + 5] * xb[b + 5]
+                    p6 += gb[b + 6] * xb[b + 6]
+                    p7 += gb[b + 7] * xb[b + 7]
+                for b in range(size8, gb.size):
+                    s0 += gb[b]
+                    p0 += gb[b] * xb[b]
+                total_g += (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+                total_gx += (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)))
+        out[0, c] = total_g
+        out[1, c] = total_gx

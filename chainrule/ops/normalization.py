@@ -151,8 +151,12 @@ class BatchNorm(Function):
         else:
             xhat, rstd = Tensor._make(self.xhat, False, None), Tensor._make(self.rstd, False, None)
         m = x.numel() // x.shape[1]
-        g_sum = g.sum(dim=axes, keepdim=True)
-        gx_sum = (g * xhat).sum(dim=axes, keepdim=True)
+        if is_grad_enabled():
+            g_sum = g.sum(dim=axes, keepdim=True)
+            gx_sum = (g * xhat).sum(dim=axes, keepdim=True)
+        else:  # no graph to record: both sums in one pass, no ȳ · x̂ array
+            g_sum, gx_sum = (Tensor._make(a, False, None)
+                             for a in backend.batch_norm_grad_sums(g._data, xhat._data))
         scale = rstd if gamma is None else rstd * gamma.reshape(rstd.shape)
         grads: list[Tensor | None] = []
         gx = None

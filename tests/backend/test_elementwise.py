@@ -243,3 +243,31 @@ def test_batch_norm_forward_equals_numpy_and_keeps_the_layout(layout, dtype, aff
     assert not np.shares_memory(y, xhat)
     if layout != "strided":
         assert memory_order(y) == memory_order(x) and memory_order(xhat) == memory_order(x)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS) + ["2d", "mixed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_grad_sums_equal_numpy(layout, dtype):
+    """β̄ = Σ ȳ and γ̄ = Σ ȳ·x̂ per channel against NumPy's sums, as close to the exact (float64)
+    sums as NumPy's own; ȳ and x̂ in different layouts ("mixed") take NumPy's path."""
+    rng = np.random.default_rng(6)
+    if layout == "2d":
+        g, xhat = rng.standard_normal((4096, 64)), rng.standard_normal((4096, 64))
+    else:
+        shape = (64, 32, 8, 8)
+        lay = LAYOUTS["transposed" if layout == "mixed" else layout]
+        g, xhat = lay(rng.standard_normal(shape) + 3), rng.standard_normal(shape)
+        xhat = xhat if layout == "mixed" else lay(xhat)
+    g, xhat = g.astype(dtype), xhat.astype(dtype)
+    axes = tuple(i for i in range(g.ndim) if i != 1)
+    got = elementwise.batch_norm_grad_sums(g, xhat)
+    twin = (g.sum(axis=axes, keepdims=True), (g * xhat).sum(axis=axes, keepdims=True))
+    exact = (g.astype(np.float64).sum(axis=axes, keepdims=True),
+             (g.astype(np.float64) * xhat).sum(axis=axes, keepdims=True))
+    for a, t, e in zip(got, twin, exact, strict=True):
+        assert a.dtype == dtype and a.shape == t.shape
+        scale = np.abs(g).sum(axis=axes, keepdims=True).max() * np.abs(xhat).max()
+        assert np.abs(a - e).max() <= max(2 * np.abs(t - e).max(), 4 * np.finfo(dtype).eps * scale)
+    if layout == "mixed":
+        for a, t in zip(got, twin, strict=True):
+            np.testing.assert_array_equal(a, t)
