@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "disabled", "enabled", "enabled_for", "kernel", "set_enabled", "warm_up"]
+__all__ = ["available", "disabled", "enabled", "enabled_for", "inline", "kernel", "lane_kernel",
+           "set_enabled", "warm_up"]
 
 _AVAILABLE = importlib.util.find_spec("numba") is not None
 _enabled = _AVAILABLE and os.environ.get("CHAINRULE_JIT", "1") not in ("0", "", "false", "off")
@@ -77,11 +78,13 @@ def disabled() -> Iterator[None]:
 
 
 class _Kernel:
-    """A Python function compiled with numba.njit on its first call."""
+    """A Python function compiled with numba.njit on its first call (with LLVM's SLP vectorizer on
+    where `slp`: see `lane_kernel`)."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], slp: bool = False) -> None:
         self.py_func = fn
         self._compiled: Callable[..., Any] | None = None
+        self._slp = slp
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
 
@@ -92,9 +95,68 @@ class _Kernel:
             # No fastmath: results must equal the NumPy path's (no reassociation, no FMA).
             # error_model="numpy": x / 0 gives inf or nan as in NumPy instead of raising
             # ZeroDivisionError, and the check no longer stops loops from vectorizing.
+            _compile_helpers(self.py_func.__globals__)
             self._compiled = numba.njit(self.py_func, cache=True, nogil=True,
                                         error_model="numpy")
+        if self._slp:
+            with _slp_vectorizer():  # a call may compile a new signature
+                return self._compiled(*args)
         return self._compiled(*args)
+
+
+class _Inline:
+    """A small function that kernels call (`inline`): plain Python until a kernel of its module
+    compiles, then numba.njit(inline="always") in that module's namespace."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.py_func = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args: Any) -> Any:
+        return self.py_func(*args)
+
+
+def inline(fn: Callable[..., Any]) -> Any:
+    """Decorator: a helper that kernels of the same module call, inlined into each of them."""
+    return _Inline(fn)
+
+
+def _compile_helpers(namespace: dict[str, Any]) -> None:
+    """Replace the `inline` helpers in a kernel's module namespace by their numba versions: numba
+    resolves a kernel's globals when it compiles it, and can call only compiled functions."""
+    import numba
+
+    for name, value in list(namespace.items()):
+        if isinstance(value, _Inline):
+            namespace[name] = numba.njit(value.py_func, inline="always", cache=True,
+                                         nogil=True, error_model="numpy")
+
+
+_slp_lock = threading.Lock()
+_slp_depth = 0
+_slp_default = 0
+
+
+@contextlib.contextmanager
+def _slp_vectorizer() -> Iterator[None]:
+    """Compile with LLVM's SLP vectorizer on (numba's NUMBA_SLP_VECTORIZE, read when a function
+    is compiled), back to numba's setting when the last caller leaves."""
+    global _slp_depth, _slp_default
+    config: Any = importlib.import_module("numba.core.config")  # its settings are set at import
+
+    with _slp_lock:
+        if _slp_depth == 0:
+            _slp_default = config.SLP_VECTORIZE
+        _slp_depth += 1
+        config.SLP_VECTORIZE = 1
+    try:
+        yield
+    finally:
+        with _slp_lock:
+            _slp_depth -= 1
+            if _slp_depth == 0:
+                config.SLP_VECTORIZE = _slp_default
 
 
 def kernel(fn: Callable[..., Any]) -> Any:
@@ -106,6 +168,23 @@ def kernel(fn: Callable[..., Any]) -> Any:
     layer omp; 270 µs with workqueue, against 125 µs on one thread).
     """
     return _Kernel(fn)
+
+
+def lane_kernel(fn: Callable[..., Any]) -> Any:
+    """Decorator: a `kernel` whose loops work on lanes of eight values, written out as tuples
+    (`chainrule.backend.lanes`), compiled with LLVM's SLP vectorizer on.
+
+    numba runs only LLVM's loop vectorizer by default, which vectorizes a long contiguous loop.
+    A loop whose contiguous runs are short (the 8 batch lanes of a Winograd tile at batch 8)
+    stays scalar: its 8 iterations are unrolled first, and only the SLP vectorizer, which numba
+    leaves off (numba#8852: miscompilations, in LLVM 11), turns eight scalar operations on
+    neighbouring addresses into one vector operation. It does so only where all eight loads of
+    a lane come before the stores (numba cannot tell LLVM that two arrays do not overlap) and
+    the addresses are provably neighbours (the lane is a constant last index), which is how the
+    tuples in `chainrule.backend.lanes` are written. Each lane kernel is tested bit for bit
+    against its NumPy twin.
+    """
+    return _Kernel(fn, slp=True)
 
 
 _warming: threading.Thread | None = None

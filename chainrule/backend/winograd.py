@@ -49,14 +49,20 @@ from chainrule.backend.buffers import empty
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Pads, Window
 
-#: fewest input and output channels. Measured alone (2 threads, against im2col + GEMM): 64 and
-#: 128 channels 0.68–0.93x; 32 → 64 (the MNIST net's and wide CNN's second convolutions)
-#: 0.87–1.0x forward, and 64 → 32 1.5–1.65x as an input gradient, where the transformed
-#: arrays (four times the image) cost more memory traffic than the 16 narrower GEMMs save
-MIN_CHANNELS = 64
-#: fewest tile columns T = TH·TW·N of the 16 GEMMs: with fewer (ResNet's 14² and 7² stages at
-#: batch 8) the GEMMs are too narrow, and the weight transform (16·O·C) costs as much as it saves
-MIN_TILES = 512
+#: fewest input and output channels. Measured alone on an AMD EPYC (2 threads, forward, against
+#: im2col + GEMM), with the transforms vectorized: 16 → 16 and 16 → 32 0.82–0.91x, 32 → 64
+#: 0.71–0.96x, 64 to 512 channels 0.58–0.91x; one input channel 16x and three 2x slower (the
+#: 16 GEMMs of one or three rows cost more than the transforms save)
+MIN_CHANNELS = 16
+#: fewest tile columns T = TH·TW·N of the 16 GEMMs: ResNet's 512-channel 4² layers at batch 8
+#: (T = 32) took 1.09x, where the weight transform (16·O·C values) costs as much as the narrow
+#: GEMMs save; T = 64 (2² at batch 64) 0.91x, T = 128 (7² at batch 8) 0.86x
+MIN_TILES = 64
+#: values between the transformed arrays' 16 planes (`_planes`): planes a multiple of 4 KiB long
+#: would start at the same offset in every cache way, and the transforms, which read or write
+#: all 16 at once, would evict their own lines (the output transform of ResNet-18's 56² layers
+#: at batch 8 on an AMD EPYC: 10.8 → 4.3 ms)
+PLANE_PAD = 16
 
 
 def applies(x_shape: tuple[int, ...], o: int, window: Window, dtype: np.dtype) -> bool:
@@ -76,32 +82,50 @@ def applies(x_shape: tuple[int, ...], o: int, window: Window, dtype: np.dtype) -
 
 def weight_transform(w: np.ndarray) -> np.ndarray:
     """U = G g Gᵀ for each (o, c): w (O, C, 3, 3) → U (16, O, C), U[4·r + s] = (G g Gᵀ)[r, s]."""
+    o, c = w.shape[:2]
+    u = np.empty((16, o, c), w.dtype)
+    if jit.enabled_for(w) and (o * c) % 8 == 0:  # eight (o, c) pairs at a time
+        _weight_kernel(np.ascontiguousarray(w).reshape(o * c, 9), u.reshape(16, -1, 8),
+                       np.full(1, 0.5, w.dtype))
+        return u
+
     def rows(a0: np.ndarray, a1: np.ndarray, a2: np.ndarray) -> list[np.ndarray]:
         return [a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2]
 
     taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # taps[i, j]: one (O, C) plane
     half = [rows(taps[0, j], taps[1, j], taps[2, j]) for j in range(3)]  # half[j][r]: (G g)[r, j]
-    u = np.empty((16, *w.shape[:2]), w.dtype)
     for r in range(4):
         for s, v in enumerate(rows(half[0][r], half[1][r], half[2][r])):
             u[4 * r + s] = v
     return u
 
 
-def input_transform(x: np.ndarray, pads: Pads, tiles: tuple[int, int]) -> np.ndarray | None:
+def _planes(rows: int, tiles: tuple[int, int], n: int, dtype: np.dtype
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """An uninitialised (16, rows, TH, TW, N) array of transformed tiles and the (16, S) buffer
+    under it: each of the 16 planes starts `PLANE_PAD` values past the previous one's end."""
+    per = rows * tiles[0] * tiles[1] * n
+    flat = empty((16, per + PLANE_PAD), dtype)
+    return flat[:, :per].reshape(16, rows, *tiles, n), flat
+
+
+def input_transform(x: np.ndarray, pads: Pads, tiles: tuple[int, int]
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
     """V = Bᵀ d B for every 4×4 tile d of x (C, H, W, N) padded by (t, b, l, r): (16, C, TH, TW,
-    N), V[4·r + s, c, ty, tx] from the tile whose top-left corner is padded (2·ty, 2·tx).
+    N), V[4·r + s, c, ty, tx] from the tile whose top-left corner is padded (2·ty, 2·tx); with
+    the buffer under it (`_planes`).
 
     None where x holds an inf or a nan: the transforms would turn one inf into +inf and -inf
     in the same tile and so a nan in outputs where the direct sum gives ±inf.
     """
     c, h, w, n = x.shape
     th, tw = tiles
-    v = empty((16, c, th, tw, n), x.dtype)
+    v, flat = _planes(c, tiles, n, x.dtype)
     if jit.enabled_for(x) and n % 8 == 0:  # the kernel takes eight batch lanes at a time
         lanes = np.zeros(8, x.dtype)
-        _input_kernel(x, pads[0], pads[2], v, lanes)
-        return v if np.isfinite(lanes).all() else None
+        _input_kernel(x.reshape(c, h, w * n // 8, 8), pads[0], pads[2], n // 8, th, tw,
+                      flat.reshape(16, -1, 8), lanes)
+        return (v, flat) if np.isfinite(lanes).all() else None
     if not np.isfinite(x).all():
         return None
     t, l = pads[0], pads[2]
@@ -113,18 +137,21 @@ def input_transform(x: np.ndarray, pads: Pads, tiles: tuple[int, int]) -> np.nda
         q = [row[:, :, j:j + 2 * tw:2] for j in range(4)]
         for s, val in enumerate(_bt(*q)):
             v[4 * a + s] = val
-    return v
+    return v, flat
 
 
-def output_transform(m: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> None:
-    """out (O, OH, OW, N) = Aᵀ M A for every tile of m (16, O, TH, TW, N), plus bias (O,) if
-    given (added after the sum, as the direct path's y += b)."""
-    if jit.enabled_for(m, out) and out.shape[3] % 8 == 0:
-        _output_kernel(m, out, bias if bias is not None else np.zeros(out.shape[0], out.dtype),
-                       bias is not None)
-        return
+def output_transform(m: np.ndarray, flat: np.ndarray, out: np.ndarray,
+                     bias: np.ndarray | None = None) -> None:
+    """out (O, OH, OW, N) = Aᵀ M A for every tile of m (16, O, TH, TW, N) (`flat`: the buffer
+    under it, from `_planes`), plus bias (O,) if given (added after the sum, as the direct
+    path's y += b)."""
     o, oh, ow, n = out.shape
     th, tw = m.shape[2:4]
+    if jit.enabled_for(m, out) and n % 8 == 0 and out.flags.c_contiguous:
+        _output_kernel(flat.reshape(16, -1, 8), th, tw, n // 8,
+                       out.reshape(o, oh, ow * n // 8, 8),
+                       bias if bias is not None else np.zeros(o, out.dtype), bias is not None)
+        return
     mt = [[m[4 * r + s] for s in range(4)] for r in range(4)]
     u = [_at(*(mt[r][s] for r in range(4))) for s in range(4)]  # u[s][a]: (Aᵀ M)[a, s]
     full = np.empty((o, th, 2, tw, 2, n), m.dtype)
@@ -154,116 +181,182 @@ def conv3x3(x: np.ndarray, u: np.ndarray, pads: Pads, out_hw: tuple[int, int],
     c, n = x.shape[0], x.shape[3]
     oh, ow = out_hw
     tiles = (-(-oh // 2), -(-ow // 2))
-    v = input_transform(x, pads, tiles)
-    if v is None:
+    vt = input_transform(x, pads, tiles)
+    if vt is None:
         return None
-    o = u.shape[1]
-    m = empty((16, o, *tiles, n), np.result_type(u, v))
-    np.matmul(u, v.reshape(16, c, -1), out=m.reshape(16, o, -1))
-    del v
+    o, cols = u.shape[1], tiles[0] * tiles[1] * n
+    m, m_flat = _planes(o, tiles, n, np.result_type(u, vt[0]))
+    np.matmul(u, vt[1][:, :c * cols].reshape(16, c, cols), out=m_flat[:, :o * cols].reshape(
+        16, o, cols))
+    del vt
     y = empty((o, oh, ow, n), m.dtype)
-    output_transform(m, y, bias)
+    output_transform(m, m_flat, y, bias)
     return y
 
 
-@jit.kernel
-def _input_kernel(x, t, l, v, lanes):
-    """V[4a + s, c, ty, tx, n] = (Bᵀ d B)[a, s] for the tile d = x_pad[c, 2ty:2ty+4, 2tx:2tx+4, n]
-    (zeros outside x). Per channel and row of tiles, Bᵀ first combines the tile's four input rows
-    at every column (into `rows`), then B combines four columns of those per tile: the twin's two
-    steps, each value computed once per row of tiles. The batch goes eight lanes at a time (N is
-    a multiple of 8): a loop of a constant eight is one vector, where a loop of N lanes would
-    not vectorise at N = 8. `lanes` (eight zeros of x's dtype) comes back non-finite where an
-    input is: each lane adds (d0 + d1 + d2 + d3)·0, a nan for an inf or nan (one accumulator per
-    lane, as a single float sum would not vectorise without reordering)."""
-    c_, h, w, n_ = x.shape
-    th, tw = v.shape[2], v.shape[3]
-    wp = 2 * tw + 2
-    z = lanes[0]
-    rows = np.zeros((4, wp, n_), x.dtype)  # columns outside x stay zero
+@jit.inline
+def _load(a, i):
+    """Row i of a (rows, 8) array: one lane block, as a tuple of 8 values."""
+    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3], a[i, 4], a[i, 5], a[i, 6], a[i, 7])
+
+
+@jit.inline
+def _store(a, i, v):
+    """a[i, :] = the 8 values of v."""
+    a[i, 0], a[i, 1], a[i, 2], a[i, 3] = v[0], v[1], v[2], v[3]
+    a[i, 4], a[i, 5], a[i, 6], a[i, 7] = v[4], v[5], v[6], v[7]
+
+
+@jit.inline
+def _add(p, q):
+    """p + q, lane by lane."""
+    return (p[0] + q[0], p[1] + q[1], p[2] + q[2], p[3] + q[3],
+            p[4] + q[4], p[5] + q[5], p[6] + q[6], p[7] + q[7])
+
+
+@jit.inline
+def _sub(p, q):
+    """p - q, lane by lane."""
+    return (p[0] - q[0], p[1] - q[1], p[2] - q[2], p[3] - q[3],
+            p[4] - q[4], p[5] - q[5], p[6] - q[6], p[7] - q[7])
+
+
+@jit.inline
+def _mul(p, q):
+    """p · q, lane by lane."""
+    return (p[0] * q[0], p[1] * q[1], p[2] * q[2], p[3] * q[3],
+            p[4] * q[4], p[5] * q[5], p[6] * q[6], p[7] * q[7])
+
+
+@jit.inline
+def _splat(s):
+    """Eight lanes of the value s."""
+    return (s, s, s, s, s, s, s, s)
+
+
+@jit.inline
+def _gather(a, p, k):
+    """Column k of rows 8p … 8p + 7 of a: one lane block, as a tuple of 8 values."""
+    i = 8 * p
+    return (a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k], a[i + 4, k], a[i + 5, k],
+            a[i + 6, k], a[i + 7, k])
+
+
+@jit.inline
+def _g_rows(a0, a1, a2, half):
+    """G applied to three rows (or columns) of a kernel: the twin's `rows`."""
+    return a0, _mul(_add(_add(a0, a1), a2), half), _mul(_add(_sub(a0, a1), a2), half), a2
+
+
+@jit.lane_kernel
+def _weight_kernel(w, u, half):
+    """U[4r + s, p] = (G g Gᵀ)[r, s] for the kernel g = w[p] (3×3, as 9 values) of each (o, c)
+    pair p, for w (O·C, 9) and u (16, O·C/8, 8): eight pairs at a time, G over the rows first,
+    then over the columns, as the twin does."""
+    h = _splat(half[0])
+    for p in range(u.shape[1]):
+        c0 = _g_rows(_gather(w, p, 0), _gather(w, p, 3), _gather(w, p, 6), h)  # (G g)[:, 0]
+        c1 = _g_rows(_gather(w, p, 1), _gather(w, p, 4), _gather(w, p, 7), h)
+        c2 = _g_rows(_gather(w, p, 2), _gather(w, p, 5), _gather(w, p, 8), h)
+        for r in range(4):
+            u0, u1, u2, u3 = _g_rows(c0[r], c1[r], c2[r], h)
+            _store(u[4 * r], p, u0)
+            _store(u[4 * r + 1], p, u1)
+            _store(u[4 * r + 2], p, u2)
+            _store(u[4 * r + 3], p, u3)
+
+
+@jit.lane_kernel
+def _input_kernel(x, t, l, nb, th, tw, v, lanes):
+    """V[4a + s, c, ty, tx] = (Bᵀ d B)[a, s] for the tile d = x_pad[c, 2ty:2ty+4, 2tx:2tx+4] (zeros
+    outside x), for x (C, H, W·nb, 8) and v (16, rows, 8): the batch as nb blocks of 8 lanes,
+    block j = column·nb + b. Per channel and row of tiles, Bᵀ first combines the tile's four
+    input rows at every column (into `rows`), then B combines four columns of those per tile:
+    the twin's two steps, each value computed once per row of tiles. `lanes` (eight zeros of
+    x's dtype) comes back non-finite where an input is: each lane adds d·0 for every input d, a
+    nan for an inf or a nan."""
+    c_, h, wn = x.shape[0], x.shape[1], x.shape[2]
+    zero = _splat(lanes[0])
+    bad = zero
+    rows = np.zeros((4, (2 * tw + 2) * nb, 8), x.dtype)  # columns outside x stay zero
+    none = np.zeros((wn, 8), x.dtype)  # a row above or below x
+    cols = min(wn, rows.shape[1] - l * nb)  # the blocks of x that some tile reads
     for c in range(c_):
         for ty in range(th):
             y0 = 2 * ty - t
-            ok0, ok1, ok2, ok3 = (0 <= y0 < h), (0 <= y0 + 1 < h), (0 <= y0 + 2 < h), \
-                (0 <= y0 + 3 < h)
-            r0, r1 = min(max(y0, 0), h - 1), min(max(y0 + 1, 0), h - 1)
-            r2, r3 = min(max(y0 + 2, 0), h - 1), min(max(y0 + 3, 0), h - 1)
-            x0, x1, x2, x3 = x[c, r0], x[c, r1], x[c, r2], x[c, r3]
-            for xx in range(max(0, -l), min(w, wp - l)):
-                q = xx + l
-                for n0 in range(0, n_, 8):
-                    for i in range(8):
-                        n = n0 + i
-                        d0 = x0[xx, n] if ok0 else z
-                        d1 = x1[xx, n] if ok1 else z
-                        d2 = x2[xx, n] if ok2 else z
-                        d3 = x3[xx, n] if ok3 else z
-                        lanes[i] += (d0 + d1 + d2 + d3) * z
-                        rows[0, q, n] = d0 - d2
-                        rows[1, q, n] = d1 + d2
-                        rows[2, q, n] = d2 - d1
-                        rows[3, q, n] = d1 - d3
+            x0 = x[c, y0] if 0 <= y0 < h else none
+            x1 = x[c, y0 + 1] if 0 <= y0 + 1 < h else none
+            x2 = x[c, y0 + 2] if 0 <= y0 + 2 < h else none
+            x3 = x[c, y0 + 3] if 0 <= y0 + 3 < h else none
+            for j in range(cols):
+                d0, d1, d2, d3 = _load(x0, j), _load(x1, j), _load(x2, j), _load(x3, j)
+                bad = _add(_add(bad, _mul(d0, zero)), _mul(d1, zero))
+                bad = _add(_add(bad, _mul(d2, zero)), _mul(d3, zero))
+                q = j + l * nb
+                _store(rows[0], q, _sub(d0, d2))
+                _store(rows[1], q, _add(d1, d2))
+                _store(rows[2], q, _sub(d2, d1))
+                _store(rows[3], q, _sub(d1, d3))
+            base = (c * th + ty) * tw * nb
             for a in range(4):
-                ra = rows[a]
-                va0, va1, va2, va3 = v[4 * a, c, ty], v[4 * a + 1, c, ty], v[4 * a + 2, c, ty], \
-                    v[4 * a + 3, c, ty]
+                ra, va0, va1, va2, va3 = rows[a], v[4 * a], v[4 * a + 1], v[4 * a + 2], \
+                    v[4 * a + 3]
                 for tx in range(tw):
-                    q = 2 * tx
-                    for n0 in range(0, n_, 8):
-                        for i in range(8):
-                            n = n0 + i
-                            e0, e1, e2, e3 = ra[q, n], ra[q + 1, n], ra[q + 2, n], ra[q + 3, n]
-                            va0[tx, n] = e0 - e2
-                            va1[tx, n] = e1 + e2
-                            va2[tx, n] = e2 - e1
-                            va3[tx, n] = e1 - e3
+                    for b in range(nb):
+                        q = 2 * tx * nb + b
+                        e0, e1 = _load(ra, q), _load(ra, q + nb)
+                        e2, e3 = _load(ra, q + 2 * nb), _load(ra, q + 3 * nb)
+                        k = base + tx * nb + b
+                        _store(va0, k, _sub(e0, e2))
+                        _store(va1, k, _add(e1, e2))
+                        _store(va2, k, _sub(e2, e1))
+                        _store(va3, k, _sub(e1, e3))
+    for i in range(8):
+        lanes[i] += bad[i]
 
 
-@jit.kernel
-def _output_kernel(m, out, bias, has_bias):
-    """out[o, 2ty + a, 2tx + b, n] = (Aᵀ M A)[a, b] (+ bias[o]) for the tile M = m[:, o, ty, tx, n],
-    the outputs past out's edge dropped: Aᵀ over the tile's rows, then A over its columns, as the
-    twin sums them; eight batch lanes at a time, as in `_input_kernel`."""
-    o_, oh, ow, n_ = out.shape
-    th, tw = m.shape[2], m.shape[3]
+@jit.lane_kernel
+def _output_kernel(m, th, tw, nb, out, bias, has_bias):
+    """out[o, 2ty + a, 2tx + b] = (Aᵀ M A)[a, b] (+ bias[o]) for the tile M = m[:, o, ty, tx], for
+    m (16, rows, 8) and out (O, OH, OW·nb, 8) (the batch as nb blocks of 8 lanes), the outputs
+    past out's edge dropped: Aᵀ over the tile's rows, then A over its columns, as the twin sums
+    them."""
+    o_, oh = out.shape[0], out.shape[1]
+    ow = out.shape[2] // nb
+    m0, m1, m2, m3, m4, m5, m6, m7 = m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+    m8, m9, m10, m11, m12, m13, m14, m15 = m[8], m[9], m[10], m[11], m[12], m[13], m[14], m[15]
     for o in range(o_):
-        bo = bias[o]
+        bo = _splat(bias[o])
         for ty in range(th):
             y0 = 2 * ty
             row1 = y0 + 1 < oh
-            m0, m1, m2, m3 = m[0, o, ty], m[1, o, ty], m[2, o, ty], m[3, o, ty]
-            m4, m5, m6, m7 = m[4, o, ty], m[5, o, ty], m[6, o, ty], m[7, o, ty]
-            m8, m9, m10, m11 = m[8, o, ty], m[9, o, ty], m[10, o, ty], m[11, o, ty]
-            m12, m13, m14, m15 = m[12, o, ty], m[13, o, ty], m[14, o, ty], m[15, o, ty]
             out0, out1 = out[o, y0], out[o, min(y0 + 1, oh - 1)]
+            base = (o * th + ty) * tw * nb
             for tx in range(tw):
-                x0 = 2 * tx
-                col1 = x0 + 1 < ow
-                for n0 in range(0, n_, 8):
-                    for i in range(8):
-                        n = n0 + i
-                        # (Aᵀ M)[a, s] for the four columns s
-                        u00 = m0[tx, n] + m4[tx, n] + m8[tx, n]
-                        u01 = m1[tx, n] + m5[tx, n] + m9[tx, n]
-                        u02 = m2[tx, n] + m6[tx, n] + m10[tx, n]
-                        u03 = m3[tx, n] + m7[tx, n] + m11[tx, n]
-                        u10 = m4[tx, n] - m8[tx, n] - m12[tx, n]
-                        u11 = m5[tx, n] - m9[tx, n] - m13[tx, n]
-                        u12 = m6[tx, n] - m10[tx, n] - m14[tx, n]
-                        u13 = m7[tx, n] - m11[tx, n] - m15[tx, n]
-                        y00 = u00 + u01 + u02
-                        y01 = u01 - u02 - u03
-                        y10 = u10 + u11 + u12
-                        y11 = u11 - u12 - u13
-                        if has_bias:
-                            y00 += bo
-                            y01 += bo
-                            y10 += bo
-                            y11 += bo
-                        out0[x0, n] = y00
+                col1 = 2 * tx + 1 < ow
+                for b in range(nb):
+                    j = base + tx * nb + b
+                    # (Aᵀ M)[a, s] for the four columns s
+                    u00 = _add(_add(_load(m0, j), _load(m4, j)), _load(m8, j))
+                    u01 = _add(_add(_load(m1, j), _load(m5, j)), _load(m9, j))
+                    u02 = _add(_add(_load(m2, j), _load(m6, j)), _load(m10, j))
+                    u03 = _add(_add(_load(m3, j), _load(m7, j)), _load(m11, j))
+                    u10 = _sub(_sub(_load(m4, j), _load(m8, j)), _load(m12, j))
+                    u11 = _sub(_sub(_load(m5, j), _load(m9, j)), _load(m13, j))
+                    u12 = _sub(_sub(_load(m6, j), _load(m10, j)), _load(m14, j))
+                    u13 = _sub(_sub(_load(m7, j), _load(m11, j)), _load(m15, j))
+                    y00 = _add(_add(u00, u01), u02)
+                    y01 = _sub(_sub(u01, u02), u03)
+                    y10 = _add(_add(u10, u11), u12)
+                    y11 = _sub(_sub(u11, u12), u13)
+                    if has_bias:
+                        y00, y01, y10, y11 = _add(y00, bo), _add(y01, bo), _add(y10, bo), \
+                            _add(y11, bo)
+                    k = 2 * tx * nb + b
+                    _store(out0, k, y00)
+                    if col1:
+                        _store(out0, k + nb, y01)
+                    if row1:
+                        _store(out1, k, y10)
                         if col1:
-                            out0[x0 + 1, n] = y01
-                        if row1:
-                            out1[x0, n] = y10
-                            if col1:
-                                out1[x0 + 1, n] = y11
+                            _store(out1, k + nb, y11)

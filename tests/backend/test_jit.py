@@ -98,3 +98,30 @@ def test_warm_up_sets_numba_up_once_on_a_background_thread():
     out = subprocess.run([sys.executable, "-c", off], capture_output=True, text=True,
                          timeout=300, env={**os.environ, "CHAINRULE_JIT": "0"})
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@jit.inline
+def _twice(a):
+    return a + a
+
+
+@jit.lane_kernel
+def _twice_all(x, out):
+    for i in range(x.size):
+        out[i] = _twice(x[i])
+
+
+def test_a_lane_kernel_calls_its_inline_helpers_and_leaves_numbas_setting_as_it_was():
+    """A lane kernel compiles with LLVM's SLP vectorizer on (and numba's own setting back after
+    the call); the helpers it calls are plain Python until then, and numba functions after."""
+    assert _twice(3.0) == 6.0  # plain Python before any kernel of this module compiled
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    from numba.core import config
+
+    before = config.SLP_VECTORIZE
+    x, out = np.arange(6.0), np.zeros(6)
+    _twice_all(x, out)
+    np.testing.assert_array_equal(out, 2 * x)
+    assert config.SLP_VECTORIZE == before
+    assert _twice(3.0) == 6.0  # now compiled, still callable from Python

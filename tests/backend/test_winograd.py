@@ -125,8 +125,10 @@ def test_the_rule():
     assert winograd.applies(big, 64, win, f32) == jit.enabled()
     assert not winograd.applies(big, 64, win, np.dtype(np.float64))  # keeps the direct sums
     assert not winograd.applies((6, 64, 56, 56), 64, win, f32)  # lanes of 8
-    assert not winograd.applies((8, 32, 56, 56), 64, win, f32)  # too few channels
-    assert not winograd.applies((8, 512, 7, 7), 512, win, f32)  # too few tiles
+    assert not winograd.applies((8, 8, 56, 56), 64, win, f32)  # too few channels
+    assert not winograd.applies((8, 64, 56, 56), 8, win, f32)
+    assert winograd.applies((8, 512, 7, 7), 512, win, f32) == jit.enabled()  # 4·4·8 tiles
+    assert not winograd.applies((8, 512, 4, 4), 512, win, f32)  # too few: 2·2·8
     assert not winograd.applies(big, 64, Window((3, 3), (2, 2), (1, 1), (1, 1, 1, 1)), f32)
     assert not winograd.applies(big, 64, Window((3, 3), (1, 1), (2, 2), (2, 2, 2, 2)), f32)
     assert not winograd.applies(big, 64, Window((5, 5), (1, 1), (1, 1), (2, 2, 2, 2)), f32)
