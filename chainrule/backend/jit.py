@@ -123,8 +123,9 @@ def inline(fn: Callable[..., Any]) -> Any:
 
 
 def _compile_helpers(namespace: dict[str, Any]) -> None:
-    """Replace the `inline` helpers in a kernel's module namespace by their numba versions: numba
-    resolves a kernel's globals when it compiles it, and can call only compiled functions."""
+    """Replace the `inline` helpers in a kernel's module namespace (defined there or imported by
+    name, as from `chainrule.backend.lanes`) by their numba versions: numba resolves a kernel's
+    globals when it compiles it, and can call only compiled functions."""
     import numba
 
     for name, value in list(namespace.items()):

@@ -45,6 +45,7 @@ import numpy as np
 
 from chainrule.backend import jit
 from chainrule.backend.buffers import empty
+from chainrule.backend.lanes import add, gather, load, mul, splat, store, sub
 
 if TYPE_CHECKING:
     from chainrule.ops.geometry import Pads, Window
@@ -195,57 +196,9 @@ def conv3x3(x: np.ndarray, u: np.ndarray, pads: Pads, out_hw: tuple[int, int],
 
 
 @jit.inline
-def _load(a, i):
-    """Row i of a (rows, 8) array: one lane block, as a tuple of 8 values."""
-    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3], a[i, 4], a[i, 5], a[i, 6], a[i, 7])
-
-
-@jit.inline
-def _store(a, i, v):
-    """a[i, :] = the 8 values of v."""
-    a[i, 0], a[i, 1], a[i, 2], a[i, 3] = v[0], v[1], v[2], v[3]
-    a[i, 4], a[i, 5], a[i, 6], a[i, 7] = v[4], v[5], v[6], v[7]
-
-
-@jit.inline
-def _add(p, q):
-    """p + q, lane by lane."""
-    return (p[0] + q[0], p[1] + q[1], p[2] + q[2], p[3] + q[3],
-            p[4] + q[4], p[5] + q[5], p[6] + q[6], p[7] + q[7])
-
-
-@jit.inline
-def _sub(p, q):
-    """p - q, lane by lane."""
-    return (p[0] - q[0], p[1] - q[1], p[2] - q[2], p[3] - q[3],
-            p[4] - q[4], p[5] - q[5], p[6] - q[6], p[7] - q[7])
-
-
-@jit.inline
-def _mul(p, q):
-    """p · q, lane by lane."""
-    return (p[0] * q[0], p[1] * q[1], p[2] * q[2], p[3] * q[3],
-            p[4] * q[4], p[5] * q[5], p[6] * q[6], p[7] * q[7])
-
-
-@jit.inline
-def _splat(s):
-    """Eight lanes of the value s."""
-    return (s, s, s, s, s, s, s, s)
-
-
-@jit.inline
-def _gather(a, p, k):
-    """Column k of rows 8p … 8p + 7 of a: one lane block, as a tuple of 8 values."""
-    i = 8 * p
-    return (a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k], a[i + 4, k], a[i + 5, k],
-            a[i + 6, k], a[i + 7, k])
-
-
-@jit.inline
 def _g_rows(a0, a1, a2, half):
     """G applied to three rows (or columns) of a kernel: the twin's `rows`."""
-    return a0, _mul(_add(_add(a0, a1), a2), half), _mul(_add(_sub(a0, a1), a2), half), a2
+    return a0, mul(add(add(a0, a1), a2), half), mul(add(sub(a0, a1), a2), half), a2
 
 
 @jit.lane_kernel
@@ -253,30 +206,30 @@ def _weight_kernel(w, u, half):
     """U[4r + s, p] = (G g Gᵀ)[r, s] for the kernel g = w[p] (3×3, as 9 values) of each (o, c)
     pair p, for w (O·C, 9) and u (16, O·C/8, 8): eight pairs at a time, G over the rows first,
     then over the columns, as the twin does."""
-    h = _splat(half[0])
+    h = splat(half[0])
     for p in range(u.shape[1]):
-        c0 = _g_rows(_gather(w, p, 0), _gather(w, p, 3), _gather(w, p, 6), h)  # (G g)[:, 0]
-        c1 = _g_rows(_gather(w, p, 1), _gather(w, p, 4), _gather(w, p, 7), h)
-        c2 = _g_rows(_gather(w, p, 2), _gather(w, p, 5), _gather(w, p, 8), h)
+        c0 = _g_rows(gather(w, p, 0), gather(w, p, 3), gather(w, p, 6), h)  # column 0 of G g
+        c1 = _g_rows(gather(w, p, 1), gather(w, p, 4), gather(w, p, 7), h)
+        c2 = _g_rows(gather(w, p, 2), gather(w, p, 5), gather(w, p, 8), h)
         for r in range(4):
             u0, u1, u2, u3 = _g_rows(c0[r], c1[r], c2[r], h)
-            _store(u[4 * r], p, u0)
-            _store(u[4 * r + 1], p, u1)
-            _store(u[4 * r + 2], p, u2)
-            _store(u[4 * r + 3], p, u3)
+            store(u[4 * r], p, u0)
+            store(u[4 * r + 1], p, u1)
+            store(u[4 * r + 2], p, u2)
+            store(u[4 * r + 3], p, u3)
 
 
 @jit.lane_kernel
-def _input_kernel(x, t, l, nb, th, tw, v, lanes):
+def _input_kernel(x, t, l, nb, th, tw, v, finite):
     """V[4a + s, c, ty, tx] = (Bᵀ d B)[a, s] for the tile d = x_pad[c, 2ty:2ty+4, 2tx:2tx+4] (zeros
     outside x), for x (C, H, W·nb, 8) and v (16, rows, 8): the batch as nb blocks of 8 lanes,
     block j = column·nb + b. Per channel and row of tiles, Bᵀ first combines the tile's four
     input rows at every column (into `rows`), then B combines four columns of those per tile:
-    the twin's two steps, each value computed once per row of tiles. `lanes` (eight zeros of
+    the twin's two steps, each value computed once per row of tiles. `finite` (eight zeros of
     x's dtype) comes back non-finite where an input is: each lane adds d·0 for every input d, a
     nan for an inf or a nan."""
     c_, h, wn = x.shape[0], x.shape[1], x.shape[2]
-    zero = _splat(lanes[0])
+    zero = splat(finite[0])
     bad = zero
     rows = np.zeros((4, (2 * tw + 2) * nb, 8), x.dtype)  # columns outside x stay zero
     none = np.zeros((wn, 8), x.dtype)  # a row above or below x
@@ -289,14 +242,14 @@ def _input_kernel(x, t, l, nb, th, tw, v, lanes):
             x2 = x[c, y0 + 2] if 0 <= y0 + 2 < h else none
             x3 = x[c, y0 + 3] if 0 <= y0 + 3 < h else none
             for j in range(cols):
-                d0, d1, d2, d3 = _load(x0, j), _load(x1, j), _load(x2, j), _load(x3, j)
-                bad = _add(_add(bad, _mul(d0, zero)), _mul(d1, zero))
-                bad = _add(_add(bad, _mul(d2, zero)), _mul(d3, zero))
+                d0, d1, d2, d3 = load(x0, j), load(x1, j), load(x2, j), load(x3, j)
+                bad = add(add(bad, mul(d0, zero)), mul(d1, zero))
+                bad = add(add(bad, mul(d2, zero)), mul(d3, zero))
                 q = j + l * nb
-                _store(rows[0], q, _sub(d0, d2))
-                _store(rows[1], q, _add(d1, d2))
-                _store(rows[2], q, _sub(d2, d1))
-                _store(rows[3], q, _sub(d1, d3))
+                store(rows[0], q, sub(d0, d2))
+                store(rows[1], q, add(d1, d2))
+                store(rows[2], q, sub(d2, d1))
+                store(rows[3], q, sub(d1, d3))
             base = (c * th + ty) * tw * nb
             for a in range(4):
                 ra, va0, va1, va2, va3 = rows[a], v[4 * a], v[4 * a + 1], v[4 * a + 2], \
@@ -304,15 +257,15 @@ def _input_kernel(x, t, l, nb, th, tw, v, lanes):
                 for tx in range(tw):
                     for b in range(nb):
                         q = 2 * tx * nb + b
-                        e0, e1 = _load(ra, q), _load(ra, q + nb)
-                        e2, e3 = _load(ra, q + 2 * nb), _load(ra, q + 3 * nb)
+                        e0, e1 = load(ra, q), load(ra, q + nb)
+                        e2, e3 = load(ra, q + 2 * nb), load(ra, q + 3 * nb)
                         k = base + tx * nb + b
-                        _store(va0, k, _sub(e0, e2))
-                        _store(va1, k, _add(e1, e2))
-                        _store(va2, k, _sub(e2, e1))
-                        _store(va3, k, _sub(e1, e3))
+                        store(va0, k, sub(e0, e2))
+                        store(va1, k, add(e1, e2))
+                        store(va2, k, sub(e2, e1))
+                        store(va3, k, sub(e1, e3))
     for i in range(8):
-        lanes[i] += bad[i]
+        finite[i] += bad[i]
 
 
 @jit.lane_kernel
@@ -326,7 +279,7 @@ def _output_kernel(m, th, tw, nb, out, bias, has_bias):
     m0, m1, m2, m3, m4, m5, m6, m7 = m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
     m8, m9, m10, m11, m12, m13, m14, m15 = m[8], m[9], m[10], m[11], m[12], m[13], m[14], m[15]
     for o in range(o_):
-        bo = _splat(bias[o])
+        bo = splat(bias[o])
         for ty in range(th):
             y0 = 2 * ty
             row1 = y0 + 1 < oh
@@ -337,26 +290,25 @@ def _output_kernel(m, th, tw, nb, out, bias, has_bias):
                 for b in range(nb):
                     j = base + tx * nb + b
                     # (Aᵀ M)[a, s] for the four columns s
-                    u00 = _add(_add(_load(m0, j), _load(m4, j)), _load(m8, j))
-                    u01 = _add(_add(_load(m1, j), _load(m5, j)), _load(m9, j))
-                    u02 = _add(_add(_load(m2, j), _load(m6, j)), _load(m10, j))
-                    u03 = _add(_add(_load(m3, j), _load(m7, j)), _load(m11, j))
-                    u10 = _sub(_sub(_load(m4, j), _load(m8, j)), _load(m12, j))
-                    u11 = _sub(_sub(_load(m5, j), _load(m9, j)), _load(m13, j))
-                    u12 = _sub(_sub(_load(m6, j), _load(m10, j)), _load(m14, j))
-                    u13 = _sub(_sub(_load(m7, j), _load(m11, j)), _load(m15, j))
-                    y00 = _add(_add(u00, u01), u02)
-                    y01 = _sub(_sub(u01, u02), u03)
-                    y10 = _add(_add(u10, u11), u12)
-                    y11 = _sub(_sub(u11, u12), u13)
+                    u00 = add(add(load(m0, j), load(m4, j)), load(m8, j))
+                    u01 = add(add(load(m1, j), load(m5, j)), load(m9, j))
+                    u02 = add(add(load(m2, j), load(m6, j)), load(m10, j))
+                    u03 = add(add(load(m3, j), load(m7, j)), load(m11, j))
+                    u10 = sub(sub(load(m4, j), load(m8, j)), load(m12, j))
+                    u11 = sub(sub(load(m5, j), load(m9, j)), load(m13, j))
+                    u12 = sub(sub(load(m6, j), load(m10, j)), load(m14, j))
+                    u13 = sub(sub(load(m7, j), load(m11, j)), load(m15, j))
+                    y00 = add(add(u00, u01), u02)
+                    y01 = sub(sub(u01, u02), u03)
+                    y10 = add(add(u10, u11), u12)
+                    y11 = sub(sub(u11, u12), u13)
                     if has_bias:
-                        y00, y01, y10, y11 = _add(y00, bo), _add(y01, bo), _add(y10, bo), \
-                            _add(y11, bo)
+                        y00, y01, y10, y11 = add(y00, bo), add(y01, bo), add(y10, bo), add(y11, bo)
                     k = 2 * tx * nb + b
-                    _store(out0, k, y00)
+                    store(out0, k, y00)
                     if col1:
-                        _store(out0, k + nb, y01)
+                        store(out0, k + nb, y01)
                     if row1:
-                        _store(out1, k, y10)
+                        store(out1, k, y10)
                         if col1:
-                            _store(out1, k + nb, y11)
+                            store(out1, k + nb, y11)

@@ -160,6 +160,27 @@ def test_max_pool_kernel_and_numpy_twin_agree_on_batch_last_buffers(data):
     np.testing.assert_array_equal(taps_jit, taps_np)
 
 
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_max_pool_lanes_kernel_and_numpy_twin_agree_on_batches_of_eight(data, dtype):
+    """Batches that are multiples of 8 (below LANES_MAX_BATCH) take the lanes kernel: the same
+    maxima and taps as the NumPy twin, ties, NaNs, −∞ and padding included."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    shape, window = data.draw(pool_cases())
+    shape = (8 * data.draw(st.integers(1, 3)), *shape[1:])
+    x = _batch_last(_data(data.draw(st.integers(0, 2**16)), shape, dtype,
+                          data.draw(st.booleans())))
+    old = jit.set_enabled(True)
+    try:
+        y_jit, taps_jit = max_pool(x, window)
+        with jit.disabled():
+            y_np, taps_np = max_pool(x, window)
+    finally:
+        jit.set_enabled(old)
+    np.testing.assert_array_equal(y_jit, y_np)
+    np.testing.assert_array_equal(taps_jit, taps_np)
+
+
 UNROLLED = {"2x2s2": Window((2, 2), (2, 2)),
             "3x3s2p1": Window((3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
             "3x3d2p2": Window((3, 3), (1, 1), (2, 2), (2, 2, 2, 2))}
