@@ -7,7 +7,9 @@ NumPy twins: `add(a, b)`, `sub(a, b)`, `mul(a, b)` are ``a + b``, ``a - b``, ``a
 A fresh array of a few MB costs more in page faults than the addition that fills it (glibc hands
 large blocks back to the OS when they are freed); the cache's buffers are already mapped. The
 compiled gate makes one pass over x and m instead of building the 0/1 array first; the
-compiled per-channel affine (batch norm in eval mode) one pass instead of a product and a sum.
+compiled per-channel affine (batch norm in eval mode) one pass instead of a product and a sum;
+the compiled ReLU runs at the speed of memory, where NumPy's maximum with its NaN rule does not
+(2.0 against 5.1 ms for 25.7 MB in place, on an AMD EPYC).
 `batch_norm_forward(x, eps, γ, β)` is batch norm's training forward, the NumPy expression in its
 docstring; its kernels read x three times and write x̂ and y, instead of five passes that each
 write a full-size array.
@@ -185,12 +187,45 @@ def relu(z: np.ndarray) -> np.ndarray:
     """max(z, 0), laid out in memory like z (a conv layer's batch-last buffer stays batch-last)."""
     if z.dtype.kind != "f":
         return np.maximum(z, 0)
-    return np.maximum(z, 0, out=empty(z.shape, z.dtype, memory_order(z)))
+    out = empty(z.shape, z.dtype, memory_order(z))
+    if jit.enabled_for(z) and z.size * z.itemsize >= array_cache.min_bytes:
+        zs, os_ = flat(z), flat(out)
+        if zs is not None and os_ is not None:
+            _relu_kernel(zs, os_, z.dtype.type(0))
+            return out
+    return np.maximum(z, 0, out=out)
 
 
 def relu_(z: np.ndarray) -> None:
     """z ← max(z, 0), in z's own memory."""
+    if jit.enabled_for(z) and z.dtype.kind == "f" and z.size * z.itemsize >= array_cache.min_bytes:
+        zs = flat(z)
+        if zs is not None:
+            _relu_in_place_kernel(zs, z.dtype.type(0))
+            return
     np.maximum(z, 0, out=z)
+
+
+@jit.kernel
+def _relu_kernel(z, out, zero):
+    """out = max(z, 0) on flat arrays as NumPy gives it: z where z > 0 or z is a NaN, else +0.0
+    (−0.0 too)."""
+    for i in range(z.size):
+        v = z[i]
+        out[i] = v if (v > zero) | (v != v) else zero
+
+
+@jit.kernel
+def _relu_in_place_kernel(z, zero):
+    """z ← max(z, 0) on a flat array, as `_relu_kernel` (a kernel of its own: LLVM vectorizes
+    a loop over two arrays only after checking at run time that they do not overlap, and z
+    overlaps itself). The `+ zero` changes no value (zero is +0.0, and an entry that stays is
+    positive or a NaN); it keeps LLVM from seeing the entries that stay unchanged and storing
+    only the zeros, through a masked store, which AMD's cores run several times slower than a
+    plain one (2.0 against 4.7–5.3 ms for 25.7 MB on an EPYC)."""
+    for i in range(z.size):
+        v = z[i]
+        z[i] = (v if (v > zero) | (v != v) else zero) + zero
 
 
 def gate(x: np.ndarray, m: np.ndarray) -> np.ndarray:

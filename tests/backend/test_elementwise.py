@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chainrule.backend.buffers import memory_order
 from chainrule.backend import elementwise
-from chainrule.backend.elementwise import gate, relu
+from chainrule.backend.elementwise import gate, relu, relu_
 
 # every test runs on the NumPy path and on the compiled kernels; ±∞ · 0 = NaN warns in NumPy
 pytestmark = [pytest.mark.usefixtures("jit_mode"),
@@ -106,6 +106,18 @@ def test_relu_of_a_large_batch_last_buffer_stays_batch_last():
     out = relu(z)
     assert memory_order(out) == (1, 2, 3, 0)
     _assert_bits_equal(out, np.maximum(z, 0))
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_relu_in_place_of_special_values_over_the_kernels_minimum(layout, dtype):
+    """NaN stays NaN, −0.0 and negatives become +0.0, as np.maximum gives them, on arrays
+    large enough (over 128 KiB) for the compiled kernels, out of place and in place."""
+    z = LAYOUTS[layout](_special(np.random.default_rng(9), (6, 20, 20, 40), dtype))
+    want = np.maximum(z, 0)
+    _assert_bits_equal(relu(z), want)
+    relu_(z)
+    _assert_bits_equal(z, want)
 
 
 def test_relu_of_integers():
