@@ -175,6 +175,30 @@ def winograd_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, window:
     return None if y is None else y.reshape(w.shape[0], -1)
 
 
+def winograd_input_window(window: Window) -> Window | None:
+    """For a 3×3 window padded by at most 2 on every side, the window of x̄ as a correlation of
+    ȳ: padding 2 − p on each side, so that x̄[h] = Σ_i ȳ_pad[h + i] · w[2 − i] has x's size (for
+    stride 1, which `winograd.applies` asks for); None for other windows."""
+    if window.kernel != (3, 3) or max(window.padding) > 2:
+        return None
+    t, b, l, r = window.padding
+    return window._replace(padding=(2 - t, 2 - b, 2 - l, 2 - r))
+
+
+def winograd_input_grad(w: np.ndarray, g: np.ndarray, window: Window) -> np.ndarray | None:
+    """x̄ of a stride-1 3×3 convolution of weight w (O, C, 3, 3), for ȳ g (N, O, OH, OW), by
+    Winograd's F(2×2, 3×3) as the correlation of ȳ with w flipped and transposed (C, O, 3, 3),
+    `winograd_input_window`; an (N, C, H, W) view of a (C, H, W, N) buffer, or None where ȳ is
+    not finite."""
+    full = winograd_input_window(window)
+    assert full is not None
+    h, w_ = full.out_shape(*g.shape[2:])
+    flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+    y = winograd.conv3x3(padded_cnhw(g, (0, 0, 0, 0)), winograd.weight_transform(flipped),
+                         full.padding, (h, w_))
+    return None if y is None else y.transpose(3, 0, 1, 2)
+
+
 def conv_input_grad(w2: np.ndarray, g2: np.ndarray, shape: tuple[int, ...], window: Window
                     ) -> np.ndarray:
     """x̄ = col2im(w2ᵀ @ g2) for x of `shape` (N, C, H, W), as an (N, C, H, W) view of a

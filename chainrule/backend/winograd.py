@@ -25,16 +25,18 @@ past torch-equality.
          [0  1  0 -1]         [ 0    0    1 ]
 
 Images are (C, H, W, N) buffers as in `chainrule.backend.windows`: the batch is innermost, so
-the compiled transforms (`chainrule.backend.jit`) work on whole batch lanes at a time. Their
+the compiled transforms take eight batch lanes at a time (`chainrule.backend.lanes`). Their
 NumPy twins are the same additions on shifted views of a zero-padded copy, in the same order:
 kernel and twin agree bit for bit. The tiles are (TH, TW) = (⌈OH/2⌉, ⌈OW/2⌉) per image, the last
 row/column of tiles reading zeros past the padding and dropping the outputs past (OH, OW).
 
 `applies` is the rule for when `Convolution` takes this path (float32, 3×3, stride 1, enough
-channels and tiles for the 16 smaller GEMMs to pay). A training step's input gradient, itself a
-3×3 convolution of ȳ with the flipped kernel, was tried on this path and dropped: ResNet-18's
-64-channel 8² layers at batch 64 took 2.19 against 3.22 ms alone, but 4.04 against 2.83 ms
-inside a step, where its transforms ran at half their speed.
+channels and tiles for the 16 smaller GEMMs to pay), and `ConvInputGrad` too: x̄ of a stride-1
+3×3 convolution is itself one, of ȳ with the flipped kernel (`conv.winograd_input_grad`).
+Measured on an AMD EPYC, alternating in one process: ResNet-18's training step at 32² (batch
+64) 0.92x, the wide CNN's 0.93x, the MNIST network's 1.00x (its input gradient alone 0.84x). A
+training step's forward keeps im2col: its matrix is built for W̄ anyway, and taking Winograd
+for y as well measured 0.97–1.06x on the same three steps.
 """
 
 from __future__ import annotations
@@ -56,9 +58,15 @@ if TYPE_CHECKING:
 #: 16 GEMMs of one or three rows cost more than the transforms save)
 MIN_CHANNELS = 16
 #: fewest tile columns T = TH·TW·N of the 16 GEMMs: ResNet's 512-channel 4² layers at batch 8
-#: (T = 32) took 1.09x, where the weight transform (16·O·C values) costs as much as the narrow
-#: GEMMs save; T = 64 (2² at batch 64) 0.91x, T = 128 (7² at batch 8) 0.86x
-MIN_TILES = 64
+#: (T = 32) took 1.09x alone, where the weight transform (16·O·C values) costs as much as the
+#: narrow GEMMs save; T = 128 (7² at batch 8) 0.86x. Inside ResNet-18's training step at 32²
+#: (batch 64), as input gradients: 2² layers (T = 64) 1.01–1.31x, 4² (T = 256) 0.96–0.99x, 8²
+#: 0.71x
+MIN_TILES = 128
+#: most multiplications of the 16 GEMMs (16 per tile: 16·TH·TW per image) against im2col's 9 per
+#: output (9·OH·OW): 4/9 for even sizes, more for odd ones, whose last tiles compute outputs
+#: past the edge (7²: 0.58; 5²: 0.64; 1²: 1.78, a 512-channel 1² input gradient 3.8x slower)
+MAX_WORK = 0.6
 #: values between the transformed arrays' 16 planes (`_planes`): planes a multiple of 4 KiB long
 #: would start at the same offset in every cache way, and the transforms, which read or write
 #: all 16 at once, would evict their own lines (the output transform of ResNet-18's 56² layers
@@ -70,15 +78,16 @@ def applies(x_shape: tuple[int, ...], o: int, window: Window, dtype: np.dtype) -
     """Whether a convolution of an input of `x_shape` (N, C, H, W) into `o` channels takes the
     Winograd path: a 3×3 window, stride and dilation 1, padding at most 2 on every side,
     float32 (float64 keeps the direct sums: its tests compare to 1e-12), compiled kernels on,
-    batches of 8 lanes, and enough channels and tiles."""
+    batches of 8 lanes, enough channels and tiles, and few outputs computed past the edge."""
     n, c, h, w = x_shape
     if window.kernel != (3, 3) or window.stride != (1, 1) or window.dilation != (1, 1):
         return False
     if dtype != np.float32 or max(window.padding) > 2 or not jit.enabled():
         return False
     oh, ow = window.out_shape(h, w)
-    return (min(c, o) >= MIN_CHANNELS and n % 8 == 0
-            and -(-oh // 2) * -(-ow // 2) * n >= MIN_TILES)
+    th, tw = -(-oh // 2), -(-ow // 2)
+    return (min(c, o) >= MIN_CHANNELS and n % 8 == 0 and th * tw * n >= MIN_TILES
+            and 16 * th * tw <= MAX_WORK * 9 * oh * ow)
 
 
 def weight_transform(w: np.ndarray) -> np.ndarray:

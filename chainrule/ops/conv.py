@@ -115,7 +115,9 @@ class Convolution(Function):
 
 
 class ConvInputGrad(Function):
-    """x̄ of a convolution as an op of (ȳ, W): x̄ = col2im(Wᵀ ȳ) (a transposed convolution).
+    """x̄ of a convolution as an op of (ȳ, W): x̄ = col2im(Wᵀ ȳ) (a transposed convolution); for a
+    float32 3×3 convolution of stride 1 the backend may take Winograd's F(2×2, 3×3) of the
+    correlation of ȳ with the flipped kernel instead (`chainrule.backend.conv`).
 
     Bilinear in (ȳ, W); for an upstream error signal H (shaped like x):
     ȳ̄ = conv2d(H, W),   W̄ = ConvWeightGrad(H, ȳ).
@@ -125,6 +127,12 @@ class ConvInputGrad(Function):
     window: Window
 
     def forward(self, g, w):
+        full = conv.winograd_input_window(self.window)
+        if full is not None and winograd.applies(g.shape, w.shape[1], full, g.dtype):
+            # x̄ as the 3×3 correlation of ȳ with the flipped kernel, by Winograd's F(2×2, 3×3)
+            gx = conv.winograd_input_grad(w, g, self.window)
+            if gx is not None:  # else ȳ is not finite: col2im's sums below
+                return gx
         # col2im(Wᵀ ȳ), Wᵀ ȳ a (C·KH·KW, OH·OW·N) matrix
         return conv.conv_input_grad(w.reshape(w.shape[0], -1), windows.channel_rows(g),
                                     self.shape, self.window)

@@ -129,6 +129,9 @@ def test_the_rule():
     assert not winograd.applies((8, 64, 56, 56), 8, win, f32)
     assert winograd.applies((8, 512, 7, 7), 512, win, f32) == jit.enabled()  # 4·4·8 tiles
     assert not winograd.applies((8, 512, 4, 4), 512, win, f32)  # too few: 2·2·8
+    assert not winograd.applies((256, 64, 1, 1), 64, win, f32)  # 1²: 16 products for 9
+    assert not winograd.applies((256, 64, 5, 5), 64, win, f32)  # 5²: 9 tiles for 25 outputs
+    assert winograd.applies((64, 64, 7, 7), 64, win, f32) == jit.enabled()
     assert not winograd.applies(big, 64, Window((3, 3), (2, 2), (1, 1), (1, 1, 1, 1)), f32)
     assert not winograd.applies(big, 64, Window((3, 3), (1, 1), (2, 2), (2, 2, 2, 2)), f32)
     assert not winograd.applies(big, 64, Window((5, 5), (1, 1), (1, 1), (2, 2, 2, 2)), f32)
@@ -159,3 +162,49 @@ def test_inference_convolution_takes_the_path_and_matches_training_mode():
         np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-4, atol=1e-5)
         assert np.abs(got.numpy() - ref).max() <= 2 * np.abs(want.detach().numpy() - ref).max()
 
+
+
+@pytest.mark.parametrize("n, c, o, h, w, pads", CASES)
+def test_input_gradient_as_a_correlation_equals_col2im_in_float64(n, c, o, h, w, pads):
+    """x̄ = the correlation of ȳ with the flipped, transposed kernel, padded by 2 − p
+    (`conv.winograd_input_grad`), equals col2im(Wᵀ ȳ) for every padding up to 2 (float64:
+    the transforms of the compiled path where there are lanes of 8, the twin otherwise)."""
+    from chainrule.backend import conv
+
+    rng = np.random.default_rng(5)
+    win = Window((3, 3), (1, 1), (1, 1), pads)
+    oh, ow = win.out_shape(h, w)
+    g = rng.standard_normal((n, o, oh, ow))
+    wt = rng.standard_normal((o, c, 3, 3))
+    got = conv.winograd_input_grad(wt, g, win)
+    want = conv.conv_input_grad(wt.reshape(o, -1), np.ascontiguousarray(
+        g.transpose(1, 2, 3, 0)).reshape(o, -1), (n, c, h, w), win)
+    assert got is not None and got.shape == (n, c, h, w)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_training_steps_input_gradient_takes_the_path_and_matches_torch():
+    """conv2d's x̄ for a float32 3×3 convolution the rule takes (ȳ of 64 channels into 32, as
+    the MNIST network's second convolution) within float32 rounding of torch's; a window padded
+    by more than 2 keeps col2im."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    torch = pytest.importorskip("torch")
+    from chainrule.backend import conv
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((16, 32, 14, 13)).astype(np.float32)
+    w = (rng.standard_normal((64, 32, 3, 3)) * 0.1).astype(np.float32)
+    win = Window((3, 3), (1, 1), (1, 1), (0, 0, 0, 0))
+    full = conv.winograd_input_window(win)
+    assert full is not None and winograd.applies((16, 64, 12, 11), 32, full, np.dtype("float32"))
+    assert conv.winograd_input_window(win._replace(padding=(3, 3, 3, 3))) is None
+    for pad in (0, 1):
+        xc, wc = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+        y = cr.nn.functional.conv2d(xc, wc, padding=pad)
+        g = rng.standard_normal(y.shape).astype(np.float32)
+        y.backward(cr.tensor(g))
+        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        torch.nn.functional.conv2d(xt, wt, padding=pad).backward(torch.tensor(g))
+        want = xt.grad.numpy()
+        assert np.abs(xc.grad.numpy() - want).max() <= 1e-5 * np.abs(want).max()
