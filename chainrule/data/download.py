@@ -10,20 +10,23 @@ known one, because re-compressed copies (such as Debian's) differ only in their 
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import tempfile
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from chainrule.data._errors import DataError
 from chainrule.utils.progress import progress as progress_bar
 
-# What a bad mirror can raise: refused or dropped connections, HTTP errors (OSError), a
-# malformed reply, or a file that fails verification (DataError, ValueError).
-MIRROR_ERRORS = (OSError, http.client.HTTPException, DataError, ValueError)
+# The network modules are imported where a download starts: urllib.request brings ssl, http and
+# email with it, about 7.6 MiB of every chainrule process that never downloads anything.
+
+
+def _mirror_errors() -> tuple[type[BaseException], ...]:
+    """What a bad mirror can raise: refused or dropped connections, HTTP errors (OSError), a
+    malformed reply, or a file that fails verification (DataError, ValueError)."""
+    import http.client
+
+    return (OSError, http.client.HTTPException, DataError, ValueError)
 
 
 class DownloadError(DataError):
@@ -43,6 +46,8 @@ def cache_dir() -> Path:
 def md5(data: bytes) -> str:
     # md5 here detects corruption and wrong files, not tampering; usedforsecurity=False keeps
     # it working on FIPS-restricted Pythons.
+    import hashlib  # OpenSSL's libcrypto: 3.5 MiB, loaded only for a check
+
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
@@ -97,6 +102,9 @@ def download(url: str, dest: Path, *, verify: Callable[[bytes, str], None] | Non
     """Fetch `url` to a temporary file beside `dest`, call `verify(raw_bytes, url)` (which raises
     to reject it), then rename it to `dest`. `progress`: show a bar (None: when stderr is a
     terminal). On any failure no temporary file is left and `dest` is untouched."""
+    import tempfile
+    import urllib.request
+
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -131,6 +139,6 @@ def download_from_mirrors(filename: str, mirrors: Sequence[str], dest: Path, *,
         try:
             download(url, dest, verify=verify, progress=progress, timeout=timeout)
             return url
-        except MIRROR_ERRORS as e:
+        except _mirror_errors() as e:
             errors.append(f"{url}: {e}")
     raise DownloadError(errors)
