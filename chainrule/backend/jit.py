@@ -178,7 +178,7 @@ def lane_kernel(fn: Callable[..., Any]) -> Any:
     numba runs only LLVM's loop vectorizer by default, which vectorizes a long contiguous loop.
     A loop whose contiguous runs are short (the 8 batch lanes of a Winograd tile at batch 8)
     stays scalar: its 8 iterations are unrolled first, and only the SLP vectorizer, which numba
-    leaves off (numba#8852: miscompilations, in LLVM 11), turns eight scalar operations on
+    leaves off (numba#8852, 2023, after miscompilations were reported), turns eight scalar ops on
     neighbouring addresses into one vector operation. It does so only where all eight loads of
     a lane come before the stores (numba cannot tell LLVM that two arrays do not overlap) and
     the addresses are provably neighbours (the lane is a constant last index), which is how the

@@ -208,3 +208,20 @@ def test_a_training_steps_input_gradient_takes_the_path_and_matches_torch():
         torch.nn.functional.conv2d(xt, wt, padding=pad).backward(torch.tensor(g))
         want = xt.grad.numpy()
         assert np.abs(xc.grad.numpy() - want).max() <= 1e-5 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("o, c", [(8, 3), (4, 2), (16, 5), (3, 3)])
+def test_weight_transform_kernel_equals_the_twin_bit_for_bit(o, c, dtype):
+    """U = G g Gᵀ from the compiled kernel (eight (o, c) pairs at a time, where O·C is a
+    multiple of 8) and from the twin, also for a flipped, transposed view (the input
+    gradient's kernel)."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    w = np.random.default_rng(7).standard_normal((o, c, 3, 3)).astype(dtype)
+    for wt in (w, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]):
+        got = winograd.weight_transform(wt)
+        with jit.disabled():
+            want = winograd.weight_transform(wt)
+        assert got.dtype == dtype and got.shape == (16, *wt.shape[:2])
+        np.testing.assert_array_equal(got, want)
