@@ -178,6 +178,19 @@ def _select(hit: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.bitwise_and(g.view(u), mask, out=mask).view(g.dtype)
 
 
+@jit.inline
+def _inside(o, s, d, p, k, size):
+    """(lo, hi): the taps lo ≤ i < hi of window o along one axis (stride s, dilation d, padding
+    p, k taps) that read inside an image of that size, not its padding."""
+    lo = 0
+    while o * s + lo * d - p < 0:
+        lo += 1
+    hi = k
+    while hi > lo and o * s + (hi - 1) * d - p >= size:
+        hi -= 1
+    return lo, hi
+
+
 @jit.kernel
 def _max_pool_kernel(x, best, index, kh, kw, sh, sw, dh, dw, ph, pw):
     """best[c, oh, ow, n] = max over the window (taps dh, dw apart) and index = its tap: the
@@ -195,19 +208,9 @@ def _max_pool_kernel(x, best, index, kh, kw, sh, sw, dh, dw, ph, pw):
     c_, h_, w_, n_ = x.shape
     for c in range(c_):
         for oh in range(best.shape[1]):
-            i0 = 0  # the window's rows inside the image: i0 ≤ i < i1
-            while oh * sh + i0 * dh - ph < 0:
-                i0 += 1
-            i1 = kh
-            while i1 > i0 and oh * sh + (i1 - 1) * dh - ph >= h_:
-                i1 -= 1
+            i0, i1 = _inside(oh, sh, dh, ph, kh, h_)  # the window's rows inside the image
             for ow in range(best.shape[2]):
-                j0 = 0
-                while ow * sw + j0 * dw - pw < 0:
-                    j0 += 1
-                j1 = kw
-                while j1 > j0 and ow * sw + (j1 - 1) * dw - pw >= w_:
-                    j1 -= 1
+                j0, j1 = _inside(ow, sw, dw, pw, kw, w_)
                 r0 = oh * sh + i0 * dh - ph
                 q0 = ow * sw + j0 * dw - pw
                 inside = i0 == 0 and j0 == 0 and i1 == kh and j1 == kw
@@ -261,19 +264,9 @@ def _max_pool_lanes_kernel(x, best, index, shape, tap, kh, kw, sh, sw, dh, dw, p
     c_, h_, w_, nb, oh_, ow_ = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5]
     for c in range(c_):
         for oh in range(oh_):
-            i0 = 0  # the window's rows inside the image: i0 ≤ i < i1
-            while oh * sh + i0 * dh - ph < 0:
-                i0 += 1
-            i1 = kh
-            while i1 > i0 and oh * sh + (i1 - 1) * dh - ph >= h_:
-                i1 -= 1
+            i0, i1 = _inside(oh, sh, dh, ph, kh, h_)  # the window's rows inside the image
             for ow in range(ow_):
-                j0 = 0
-                while ow * sw + j0 * dw - pw < 0:
-                    j0 += 1
-                j1 = kw
-                while j1 > j0 and ow * sw + (j1 - 1) * dw - pw >= w_:
-                    j1 -= 1
+                j0, j1 = _inside(ow, sw, dw, pw, kw, w_)
                 first = ((c * h_ + oh * sh + i0 * dh - ph) * w_ + ow * sw + j0 * dw - pw) * nb
                 out = ((c * oh_ + oh) * ow_ + ow) * nb
                 for b in range(nb):
