@@ -8,6 +8,7 @@ into plain `np.empty`.
 
 from __future__ import annotations
 
+import bisect
 import sys
 import threading
 from typing import Any
@@ -20,22 +21,28 @@ class _ArrayCache:
 
     A training step allocates the same large arrays (im2col matrices, activations, error
     signals) every time. Fresh memory of that size costs page faults (the allocator returns it to
-    the OS between steps), often more than the arithmetic on it. Here each buffer stays owned by
-    the cache; `empty` returns a view of one whose only reference is the cache's own — every
-    array, view or Tensor still using a buffer holds a reference to it (a view's `.base`), so a
-    buffer in use is never handed out twice. At most `limit` bytes are kept (arrays over a quarter
-    of it are never cached); least recently used buffers are dropped first (an array in use then
-    simply stays alive on its own). `clear()` hands all idle memory back.
+    the OS between steps), often more than the arithmetic on it. Here each buffer (raw bytes)
+    stays owned by the cache; `empty` returns a view of the smallest idle one that holds the
+    request and is at most `fit` times its size, so an idle buffer of one shape serves arrays of
+    another (ResNet-18 inference at batch 8 kept 233 MiB of buffers by exact size, 131 MiB so).
+    A buffer is idle when its only reference is the cache's own — every array, view or Tensor
+    still using a buffer holds a reference to it (a view's `.base`), so a buffer in use is never
+    handed out twice. At most `limit` bytes are kept (arrays over a quarter of it are never
+    cached); least recently used buffers are dropped first (an array in use then simply stays
+    alive on its own). `clear()` hands all idle memory back.
     """
 
     #: arrays smaller than this come straight from np.empty
     min_bytes = 1 << 17
+    #: an idle buffer serves a request of at least 1/fit of its size
+    fit = 4
 
     def __init__(self, limit: int = 256 << 20) -> None:
         self.limit = limit
         self._lock = threading.Lock()
-        self._bufs: dict[tuple[int, np.dtype], list[np.ndarray]] = {}
-        self._last: dict[int, int] = {}  # id(buffer) -> tick of its last hand-out
+        self._bufs: list[np.ndarray] = []  # uint8 buffers, by size
+        self._sizes: list[int] = []        # their sizes, for bisect
+        self._last: dict[int, int] = {}    # id(buffer) -> tick of its last hand-out
         self._tick = 0
         self._bytes = 0
         self._free_refs = self._refs_of_free_buffer()
@@ -43,10 +50,9 @@ class _ArrayCache:
     @staticmethod
     def _refs_of_free_buffer() -> int:
         """sys.getrefcount of a buffer referenced only by its list, seen as `empty` sees it."""
-        bufs = [np.empty(1)]
-        for buf in bufs:
-            return sys.getrefcount(buf)
-        raise AssertionError
+        bufs = [np.empty(1, np.uint8)]
+        buf = bufs[0]
+        return sys.getrefcount(buf)
 
     def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """Like np.empty(shape, dtype) (C order), possibly reusing an idle buffer."""
@@ -57,43 +63,51 @@ class _ArrayCache:
         nbytes = count * dtype.itemsize
         if nbytes < self.min_bytes or nbytes > self.limit // 4 or dtype.hasobject:
             return np.empty(shape, dtype)
-        key = (count, dtype)
         with self._lock:
             self._tick += 1
-            bufs = self._bufs.setdefault(key, [])
-            for buf in bufs:
+            bufs, sizes = self._bufs, self._sizes
+            i = bisect.bisect_left(sizes, nbytes)
+            end = bisect.bisect_right(sizes, nbytes * self.fit, lo=i)
+            while i < end:
+                buf = bufs[i]
                 if sys.getrefcount(buf) == self._free_refs:
                     self._last[id(buf)] = self._tick
-                    return buf.reshape(shape)
-            buf = np.empty(count, dtype)
+                    return buf[:nbytes].view(dtype).reshape(shape)
+                i += 1
+            buf = np.empty(nbytes, np.uint8)
             if self._bytes + nbytes > self.limit:
                 self._evict(self._bytes + nbytes - self.limit)
             if self._bytes + nbytes <= self.limit:
-                bufs.append(buf)
+                i = bisect.bisect_right(sizes, nbytes)
+                bufs.insert(i, buf)
+                sizes.insert(i, nbytes)
                 self._last[id(buf)] = self._tick
                 self._bytes += nbytes
-            return buf.reshape(shape)
+            return buf[:nbytes].view(dtype).reshape(shape)
 
     def _evict(self, need: int) -> None:
-        entries = sorted(((self._last[id(b)], key, b) for key, bufs in self._bufs.items()
-                          for b in bufs), key=lambda e: e[0])
-        for _, key, buf in entries:
+        oldest = sorted(range(len(self._bufs)), key=lambda i: self._last[id(self._bufs[i])])
+        drop = set()
+        for i in oldest:
             if need <= 0:
                 break
-            self._bufs[key] = [b for b in self._bufs[key] if b is not buf]
-            del self._last[id(buf)]
-            self._bytes -= buf.nbytes
-            need -= buf.nbytes
+            drop.add(i)
+            del self._last[id(self._bufs[i])]
+            self._bytes -= self._sizes[i]
+            need -= self._sizes[i]
+        self._bufs = [b for i, b in enumerate(self._bufs) if i not in drop]
+        self._sizes = [n for i, n in enumerate(self._sizes) if i not in drop]
 
     def holds(self, buf: np.ndarray) -> bool:
         """Whether `buf` is one of the cache's buffers."""
         with self._lock:
-            return any(b is buf for b in self._bufs.get((buf.size, buf.dtype), ()))
+            return any(b is buf for b in self._bufs)
 
     def clear(self) -> None:
         """Drop every cached buffer (arrays still in use stay valid)."""
         with self._lock:
-            self._bufs.clear()
+            self._bufs = []
+            self._sizes = []
             self._last.clear()
             self._bytes = 0
 

@@ -40,6 +40,26 @@ def test_idle_buffers_are_reused_and_clear_releases_them() -> None:
     assert cache._bytes == 0
 
 
+def test_an_idle_buffer_serves_smaller_arrays_of_any_dtype_up_to_fit() -> None:
+    cache = _ArrayCache()
+    first = cache.empty((4 * SHAPE[0], SHAPE[1]), np.float32)  # 1 MiB
+    where = _addr(first)
+    del first
+    half = cache.empty((SHAPE[0], SHAPE[1]), np.float64)        # 512 KiB: fits, within fit
+    assert _addr(half) == where and cache._bytes == 1 << 20
+    assert half.dtype == np.float64 and half.shape == SHAPE and half.flags.c_contiguous
+    assert half.flags.aligned and half.flags.writeable
+    half[...] = 3.0
+    other = cache.empty(SHAPE, np.float64)                      # the buffer is in use
+    assert _addr(other) != where and cache._bytes == (1 << 20) + (512 << 10)
+    beside = _addr(other)
+    del half, other
+    small = cache.empty((SHAPE[0] // 2, SHAPE[1]), np.float32)  # 128 KiB: the smallest idle
+    assert _addr(small) == beside                               # buffer that holds it
+    again = cache.empty((SHAPE[0] // 2, SHAPE[1]), np.float32)  # 1 MiB is over fit · 128 KiB
+    assert _addr(again) != where and cache._bytes == (1 << 20) + (640 << 10)
+
+
 def test_small_and_oversized_requests_bypass_the_cache() -> None:
     cache = _ArrayCache(limit=1 << 20)
     small = cache.empty((4, 4), np.float64)
