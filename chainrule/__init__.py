@@ -6,6 +6,8 @@
     x.grad  # tensor([2., 4.])
 """
 
+from typing import TYPE_CHECKING, Any
+
 from chainrule import autograd, data, nn, ops, optim, signal
 from chainrule.backend import jit
 from chainrule.backend.threads import num_threads as get_num_threads
@@ -19,7 +21,6 @@ from chainrule._dtypes import float32 as float  # noqa: A001
 from chainrule._dtypes import int32 as int  # noqa: A001
 from chainrule.autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.errors import ShapeError
-from chainrule.io import load, save
 from chainrule.ops import *  # noqa: F403  (every op: cr.relu, cr.conv2d, ...)
 from chainrule.ops import __all__ as _ops_all
 from chainrule.tensor import (
@@ -27,6 +28,10 @@ from chainrule.tensor import (
     full_like, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
     randn_like, randperm, tensor, zeros, zeros_like,
 )
+
+if TYPE_CHECKING:
+    from chainrule import io
+    from chainrule.io import load, save
 
 __version__ = "0.1.0"
 
@@ -39,3 +44,20 @@ __all__ = [*_ops_all,
            "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
            "rand_like", "randint", "randn", "randn_like", "randperm", "save", "set_grad_enabled",
            "set_num_threads", "signal", "tensor", "uint8", "zeros", "zeros_like"]
+
+
+def __getattr__(name: str) -> Any:
+    """`save`, `load` and `io` come from chainrule.io, imported on first use: it brings zipfile,
+    json, pickle and tempfile (1.8 MiB of a training process that never writes a checkpoint)."""
+    if name in ("io", "save", "load"):
+        import importlib
+
+        io_module = importlib.import_module("chainrule.io")
+        value = io_module if name == "io" else getattr(io_module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "io", "save", "load"})
