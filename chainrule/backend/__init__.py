@@ -16,7 +16,7 @@ give the same bits, and the tests run both paths.
 - `windows`: padding, im2col (compiled: a copy of short runs) / col2im (compiled: a gather)
   and the tap loops of convolution and pooling windows;
 - `conv`: convolution as GEMMs over blocks of im2col that stay in cache, or over the whole
-  matrix, kept for W̄, where it fits a sixteenth of the last-level cache (compiled: direct
+  matrix, kept for W̄, up to a sixteenth of the last-level cache or 8 MiB (compiled: direct
   kernels for one input channel);
 - `pooling`: max pooling with the argmax tap of each window, and its scatter;
 - `updates`: the optimizers' updates in place, fused into one pass per parameter;

@@ -17,8 +17,8 @@ one more in-cache copy and saves the whole matrix's memory.
 
 `blocked(C·KH·KW, window, saving, col_bytes)` says which convolutions take this path; the ops
 call the twins otherwise. Whether blocks pay depends on the cache: an im2col that fits in a
-sixteenth of the last-level cache (`WHOLE_BYTES`) is built whole and kept for W̄, which then
-needs no second gather.
+sixteenth of the last-level cache, and at least 8 MiB (`WHOLE_BYTES`), is built whole and kept
+for W̄, which then needs no second gather.
 
 A convolution of one input channel with a window of at least `DIRECT_MIN_TAPS` taps (a first
 layer on grayscale images: LeNet-5's C1) needs no im2col at all when numba is there
@@ -98,13 +98,17 @@ def _last_level_cache_bytes(root: Path = Path("/sys/devices/system/cpu/cpu0/cach
 
 
 #: an im2col matrix of at most this many bytes is built whole and kept for W̄, whatever C·KH·KW:
-#: a sixteenth of the last-level cache (0 where its size is unknown: the rules below alone).
-#: Measured on a Xeon with a 480 MiB L3 (30 MiB here), 2 threads: LeNet-5's step at batch 128
-#: 8.8 → 7.0 ms (its 10 and 7.7 MB im2cols whole: the weight gradients reuse them instead of
-#: rebuilding blocks); ResNet-18/50 inference unchanged, and slower when their 58 MB im2cols are
-#: built whole too. On an AMD EPYC, earlier, blocking had won for LeNet-5 (what its sysfs
-#: reports for L3, and so this threshold there, was not checked).
-WHOLE_BYTES = int(os.environ.get("CHAINRULE_CONV_WHOLE_BYTES", _last_level_cache_bytes() // 16))
+#: a sixteenth of the last-level cache, and at least `WHOLE_MIN_BYTES` (where the cache's size
+#: is unknown: the rules below alone). Measured, 2 threads: on a Xeon with a 480 MiB L3 (30 MiB
+#: here), LeNet-5's step at batch 128 8.8 → 7.0 ms (its 10 and 7.7 MB im2cols whole: the weight
+#: gradients reuse them instead of rebuilding blocks), ResNet-18/50 inference unchanged, and
+#: slower when their 58 MB im2cols were built whole too; on an AMD EPYC with a 32 MiB L3 (2 MiB
+#: here before the floor), LeNet-5's step took 0.84–1.09×, median 0.89×, with its 7.7 MB C3
+#: im2col whole (ten alternating in-process runs), for 6 MiB more peak memory.
+WHOLE_MIN_BYTES = 8 << 20
+_LLC = _last_level_cache_bytes()
+WHOLE_BYTES = int(os.environ.get("CHAINRULE_CONV_WHOLE_BYTES",
+                                 max(_LLC // 16, WHOLE_MIN_BYTES) if _LLC else 0))
 
 
 def blocked(k: int, window: Window, saving: bool = True, col_bytes: int = 0) -> bool:
