@@ -90,6 +90,7 @@ class _Kernel:
 
     def __call__(self, *args: Any) -> Any:
         if self._compiled is None:
+            _wait_for_warm_up()
             import numba
 
             # No fastmath: results must equal the NumPy path's (no reassociation, no FMA).
@@ -204,6 +205,16 @@ def warm_up() -> None:
         return
     _warming = threading.Thread(target=_warm, name="chainrule-jit-warm-up")
     _warming.start()
+
+
+def _wait_for_warm_up() -> None:
+    """Let a running warm-up finish before another thread compiles: numba's setup (its imports
+    and first registries) is not safe to run from two threads at once. A training run under
+    mpiexec in CI failed once with "dictionary changed size during iteration" when its first
+    kernel compiled beside the warm-up."""
+    warming = _warming
+    if warming is not None and warming is not threading.current_thread():
+        warming.join()
 
 
 def _warm() -> None:

@@ -100,6 +100,29 @@ def test_warm_up_sets_numba_up_once_on_a_background_thread():
     assert out.stdout.strip() == "ok", out.stderr
 
 
+def test_a_first_compile_waits_for_a_running_warm_up(monkeypatch):
+    """numba's setup must not run on two threads at once: a kernel's first call joins the
+    warm-up thread before it compiles."""
+    import threading
+    import time
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    jit._touch(np.zeros(1))  # numba set up: what follows compiles in about 0.1 s
+    done = []
+    warming = threading.Thread(target=lambda: (time.sleep(1.5), done.append(True)))
+    monkeypatch.setattr(jit, "_warming", warming)
+    warming.start()
+
+    @jit.kernel
+    def fill(x):
+        x[0] = 1.0
+
+    x = np.zeros(1)
+    fill(x)
+    assert done and not warming.is_alive() and x[0] == 1.0
+
+
 @jit.inline
 def _twice(a):
     return a + a
