@@ -48,7 +48,8 @@ __all__ = [*_ops_all,
 
 def __getattr__(name: str) -> Any:
     """`save`, `load` and `io` come from chainrule.io, imported on first use: it brings zipfile,
-    json, pickle and tempfile (1.8 MiB of a training process that never writes a checkpoint)."""
+    json, pickle and tempfile (`import chainrule`: 39.3 → 37.5 MiB; with numba, which imports
+    most of them itself, a training run's peak moves 0.3 MiB)."""
     if name in ("io", "save", "load"):
         import importlib
 

@@ -208,10 +208,11 @@ def warm_up() -> None:
 
 
 def _wait_for_warm_up() -> None:
-    """Let a running warm-up finish before another thread compiles: numba's setup (its imports
-    and first registries) is not safe to run from two threads at once. A training run under
-    mpiexec in CI failed once with "dictionary changed size during iteration" when its first
-    kernel compiled beside the warm-up."""
+    """Let a running warm-up finish before another thread compiles, so that numba's setup (its
+    imports and first registries) never runs on two threads at once. A training run under
+    mpiexec in CI, with a cold numba cache, failed once with "dictionary changed size during
+    iteration" (no traceback; four reruns passed): that overlap was the one thing running on
+    two threads there."""
     warming = _warming
     if warming is not None and warming is not threading.current_thread():
         warming.join()

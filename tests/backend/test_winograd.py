@@ -163,7 +163,6 @@ def test_inference_convolution_takes_the_path_and_matches_training_mode():
         assert np.abs(got.numpy() - ref).max() <= 2 * np.abs(want.detach().numpy() - ref).max()
 
 
-
 @pytest.mark.parametrize("n, c, o, h, w, pads", CASES)
 def test_input_gradient_as_a_correlation_equals_col2im_in_float64(n, c, o, h, w, pads):
     """x̄ = the correlation of ȳ with the flipped, transposed kernel, padded by 2 − p
