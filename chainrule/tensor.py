@@ -448,11 +448,13 @@ class Tensor:
     # Each writes its out-of-place twin's value into this tensor's memory and returns the tensor.
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         o = other if alpha == 1 else other * alpha
-        return _inplace.apply_inplace(self, "add_", lambda t: _ops.add(t, o), o)
+        return _inplace.apply_inplace(self, "add_", lambda t: _ops.add(t, o), o,
+                                     reads_old=False)
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         o = other if alpha == 1 else other * alpha
-        return _inplace.apply_inplace(self, "sub_", lambda t: _ops.sub(t, o), o)
+        return _inplace.apply_inplace(self, "sub_", lambda t: _ops.sub(t, o), o,
+                                     reads_old=False)
 
     def mul_(self, other: Any) -> Tensor:
         return _inplace.apply_inplace(self, "mul_", lambda t: _ops.mul(t, other), other)
@@ -464,7 +466,8 @@ class Tensor:
         return _inplace.apply_inplace(self, "pow_", lambda t: _ops.pow(t, exponent), exponent)
 
     def neg_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "neg_", _ops.neg)
+        return _inplace.apply_inplace(self, "neg_", _ops.neg,
+                                     reads_old=False)
 
     def abs_(self) -> Tensor:
         return _inplace.apply_inplace(self, "abs_", _ops.abs)
@@ -482,10 +485,12 @@ class Tensor:
         return _ops.activation.relu_(self)
 
     def sigmoid_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid)
+        return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid,
+                                     reads_old=False)
 
     def tanh_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "tanh_", _ops.tanh)
+        return _inplace.apply_inplace(self, "tanh_", _ops.tanh,
+                                     reads_old=False)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return _inplace.apply_inplace(self, "clamp_", lambda t: _ops.clip(t, min, max))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, StandIn, vertex
 from chainrule.backend.buffers import exclusive
 from chainrule.autograd.grad_mode import set_grad_enabled
 from chainrule.errors import ShapeError
@@ -50,6 +50,8 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
             if fn.released:
                 raise RuntimeError(_RELEASED)
             for p in fn.inputs:
+                if type(p) is StandIn:
+                    p = vertex(p)
                 if p._requires_grad and id(p) not in visited:
                     push((p, False))
     return order
@@ -78,6 +80,8 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
             continue
         fn.check_versions(v)                          # (no value changed in place since)
         for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
+            if type(parent) is StandIn:
+                parent = vertex(parent)
             if term is not None and parent._requires_grad:
                 if on_term is not None:
                     on_term(parent, v, term)

@@ -12,7 +12,12 @@ over a node's children, and each parent's sum back over its broadcast axes.
 
 A node keeps three kinds of state, each declared where a reader looks for it:
 
-* its parents, ``inputs``;
+* its parents, ``inputs``. An op whose local derivatives need no parent's value
+  (``reads_inputs = False``: ReLU's ∂y/∂z = 1[y > 0] reads its output, a sum only shapes) keeps
+  a large parent as a `StandIn`: the same vertex of the graph (its grad_fn, shape, dtype and
+  version) without the values, so that those are freed once nothing else needs them, as torch
+  frees what no node saved. A convolution's output read only by its ReLU is gone after the
+  forward pass instead of living until the ReLU's backward;
 * its settings: the op's keyword arguments, declared as annotations on the class
   (``axes: tuple[int, ...] | None``) and given to ``apply``, which rejects any other keyword;
 * what ``forward`` computed for ``backward`` to reuse, stored with ``self.save(name=value)``.
@@ -22,7 +27,11 @@ A node keeps three kinds of state, each declared where a reader looks for it:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import dis
+import inspect
+import os
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -36,6 +45,21 @@ if TYPE_CHECKING:
 
 _NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_name",
                           "input_versions", "output_version"})
+
+
+def _uses_argument(f: Any, i: int) -> bool:
+    """Whether function f's code reads its argument number i (or a closure of it does)."""
+    code = f.__code__
+    if i >= code.co_argcount:
+        return False
+    name = code.co_varnames[i]
+    if name in code.co_cellvars:
+        return True
+    for ins in dis.get_instructions(code):
+        if ins.opname.startswith("LOAD_FAST") and (
+                ins.argval == name or (isinstance(ins.argval, tuple) and name in ins.argval)):
+            return True
+    return False
 
 
 class Function:
@@ -55,6 +79,12 @@ class Function:
     input_versions: tuple[int, ...] | None = None
     #: the output's version counter when recorded (not 0 only for a node made by an in-place op)
     output_version: int = 0
+    #: whether backward reads the parents' values; False: only their shapes and dtypes (and
+    #: `out`, saved arrays and settings), so a large parent is kept as a `StandIn`
+    reads_inputs: ClassVar[bool] = True
+    #: whether backward uses its `out` argument (read off its code when the class is made): a
+    #: node whose backward never looks at its output lets a child keep that output as a StandIn
+    reads_output: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,6 +96,9 @@ class Function:
         cls.settings = frozenset(names - _NODE_FIELDS)
         if "op_name" not in vars(cls):
             cls.op_name = cls.__name__.lower()
+        backward = vars(cls).get("backward")
+        if "reads_output" not in vars(cls) and inspect.isfunction(backward):
+            cls.reads_output = _uses_argument(backward, 2)
         if isinstance(vars(cls).get("forward"), staticmethod):
             # PyTorch's way of writing a custom op: forward(ctx, ...) / backward(ctx, grad).
             cls.apply = classmethod(_apply_custom)  # type: ignore[assignment]
@@ -92,7 +125,7 @@ class Function:
         if _state.enabled:
             for t in inputs:
                 if t._requires_grad:
-                    fn.inputs = inputs
+                    fn.inputs = inputs if cls.reads_inputs else _parents(inputs)
                     for u in inputs:  # record versions only once some input was changed
                         if u._vbox is not None and u._vbox[0]:
                             fn.input_versions = tuple(v._version for v in inputs)
@@ -251,6 +284,46 @@ def _apply_custom(cls: type, *args: Any, **kwargs: Any) -> Any:
     return Tensor._make(out._data, True, node)
 
 
+#: a parent smaller than this is kept as it is (a stand-in would save little and cost time);
+#: CHAINRULE_STAND_IN_BYTES=0 makes every parent that can be one a stand-in (CI runs the
+#: autograd, ops and nn tests so too)
+STAND_IN_BYTES = int(os.environ.get("CHAINRULE_STAND_IN_BYTES", 1 << 16))
+
+
+def _parents(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """What a node that reads no parent's value keeps of its parents: a StandIn for each large
+    parent computed by a node that does not read its own output either."""
+    return tuple(stand_in(t) if stands_in(t) else t for t in inputs)
+
+
+def stands_in(t: Tensor) -> bool:
+    """Whether a node that reads no parent's value keeps parent t as a StandIn."""
+    fn = t.grad_fn
+    return fn is not None and not fn.reads_output and t._data.nbytes >= STAND_IN_BYTES
+
+
+def stand_in(t: Tensor) -> Tensor:
+    """t as a vertex of the graph without its values (`StandIn`): one per node output, kept by
+    t's grad_fn, so that every child that reads no value shares it."""
+    fn = t.grad_fn
+    assert fn is not None
+    ref = fn.__dict__.get("_stand_in")  # weak: the stand-in refers to fn, and no cycle may
+    s = None if ref is None else ref()  # keep a dropped graph from being freed at once
+    if s is None or vertex(s) is not t:
+        s = StandIn._of(t)
+        fn.__dict__["_stand_in"] = weakref.ref(s)
+    return s
+
+
+def vertex(p: Tensor) -> Tensor:
+    """The tensor that node parent `p` stands for: p itself, or for a stand-in its tensor while
+    that is alive and still the same node's output (an in-place op makes it another node)."""
+    if type(p) is not StandIn:
+        return p
+    t = p._real()
+    return t if t is not None and t.grad_fn is p.grad_fn else p
+
+
 def _share_version(view: Tensor, base: np.ndarray, inputs: Sequence[Tensor]) -> None:
     """An op's output that is a NumPy view of an input's memory (reshape, slicing, transpose)
     shares that input's version counter, so an in-place change through either is seen by both.
@@ -274,3 +347,40 @@ def _modified(t: Tensor, which: str, fn: Function, expected: int) -> None:
 # Tensor's methods call the ops, and every op is a Function: bind Tensor once Function exists,
 # so that importing either module first works.
 from chainrule.tensor import Tensor  # noqa: E402
+
+
+_NAN: dict[np.dtype, np.ndarray] = {}
+
+
+def freed(a: np.ndarray) -> bool:
+    """Whether `a` is a StandIn's array (no values: the tensor's were freed)."""
+    return a.base is not None and a.base is _NAN.get(a.dtype)
+
+
+class StandIn(Tensor):
+    """A node's parent without its values: same grad_fn, shape, dtype and version counter as
+    the tensor it stands for, and NaN entries (a read-only zero-stride view of one NaN), so that
+    a backward that read them by mistake would say so. `vertex` returns the tensor itself while
+    it is alive; after that the stand-in is the graph's vertex for it."""
+
+    __slots__ = ("_real",)
+
+    _real: weakref.ref[Tensor]
+
+    @classmethod
+    def _of(cls, t: Tensor) -> StandIn:
+        a = t._data
+        nan = _NAN.get(a.dtype)
+        if nan is None:
+            nan = _NAN.setdefault(a.dtype, np.full(1, np.nan, a.dtype))
+        values = np.ndarray(a.shape, a.dtype, buffer=nan, strides=(0,) * a.ndim)
+        values.flags.writeable = False
+        s = cast(StandIn, cls._make(values, True, t.grad_fn))
+        s._vbox = t._version_box()
+        s.name = t.name
+        s._real = weakref.ref(t)
+        return s
+
+    def __repr__(self) -> str:
+        return (f"StandIn(shape={list(self.shape)}, dtype={self.dtype}, grad_fn={self.grad_fn}: "
+                "the values were freed; no node's derivative reads them)")

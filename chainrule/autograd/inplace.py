@@ -21,17 +21,21 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd.function import stands_in
 from chainrule.autograd.grad_mode import _state, no_grad
 from chainrule.backend.buffers import copy, memory_order
 from chainrule.tensor import Tensor
 
 
 def apply_inplace(t: Tensor, op: str, f: Callable[[Tensor], Tensor], *operands: Any,
-                  direct: Callable[[np.ndarray], None] | None = None) -> Tensor:
+                  direct: Callable[[np.ndarray], None] | None = None,
+                  reads_old: bool = True) -> Tensor:
     """Write f(t) into t's memory and make t the node f(t_old). `operands` are the other inputs
     of f (to tell whether the graph must record the op). `direct`, when given, computes f's value
     in the array itself (one pass instead of f's result and a copy), used where no graph is
-    recorded and t's memory is writeable."""
+    recorded and t's memory is writeable. `reads_old=False` says that f is one op whose
+    backward reads no input's value (`Function.reads_inputs`): a large t_old, which its node
+    keeps as a `StandIn`, then needs no copy of the values."""
     record = _state.enabled and (t._requires_grad or any(
         isinstance(o, Tensor) and o._requires_grad for o in operands))
     if record and t._requires_grad and t.grad_fn is None:
@@ -46,7 +50,8 @@ def apply_inplace(t: Tensor, op: str, f: Callable[[Tensor], Tensor], *operands: 
         # The old value keeps t's place in the graph built so far; it gets its own copy of the
         # values, which f's backward may need and the write below overwrites (in t's memory
         # layout, so that f's result, laid out like it, is written back in one straight pass).
-        old = Tensor._make(copy(t._data, memory_order(t._data)), t._requires_grad, t.grad_fn)
+        values = t._data if not reads_old and stands_in(t) else copy(t._data, memory_order(t._data))
+        old = Tensor._make(values, t._requires_grad, t.grad_fn)
         if t.grad_fn is not None and _saved_by(t.grad_fn, t._data):
             old._vbox = t._version_box()  # its node kept this memory: backprop must refuse
         else:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import engine
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, freed, vertex
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.tensor import Tensor
 
@@ -51,7 +51,7 @@ def full_order(roots: Sequence[Tensor], op: str) -> list[Tensor]:
         if fn is not None:
             if fn.released:
                 raise RuntimeError(f"{op}: {_FREED}")
-            for p in fn.inputs:
+            for p in parents(fn):
                 if not p.requires_grad and id(p) not in placed:
                     placed.add(id(p))
                     order.append(p)
@@ -62,6 +62,12 @@ def full_order(roots: Sequence[Tensor], op: str) -> list[Tensor]:
             placed.add(id(r))
             order.append(r)
     return order
+
+
+def parents(fn: Function) -> list[Tensor]:
+    """A node's parents as the graph's vertices: the tensor itself where the node keeps a
+    `StandIn` of it (`chainrule.autograd.function.vertex`)."""
+    return [vertex(p) for p in fn.inputs]
 
 
 def names_of(params: Any, op: str) -> dict[int, str]:
@@ -110,6 +116,12 @@ def kind_of(t: Tensor, roots: Sequence[Tensor], name: str | None = None) -> str:
 
 def values(t: Tensor) -> np.ndarray:
     return t.detach().numpy()
+
+
+def snapshot(t: Tensor) -> np.ndarray:
+    """A copy of t's values as they are now (a StandIn's no-values array as it is)."""
+    a = values(t)
+    return a if freed(a) else a.copy()
 
 
 def error_signals(roots: Sequence[Tensor], seeds: Sequence[Tensor] | None = None,
@@ -182,6 +194,8 @@ def number(x: Any) -> str:
 def array_text(a: np.ndarray, limit: int) -> str:
     """Small arrays in full, larger ones as shape, range and mean."""
     a = np.asarray(a)
+    if freed(a):
+        return f"{shape_text(a.shape)} freed after the forward pass (no node's derivative reads it)"
     if a.size == 1:
         return number(a.reshape(()))
     if a.size <= limit:

@@ -126,7 +126,7 @@ def _claimer(name: str, description: str) -> Any:
                 _RECORDED.module_of[t.grad_fn] = (name, calls[0], description)
             elif name and not (owner[0] == name or owner[0].startswith(name + ".")):
                 continue  # an earlier sibling's node: this module's work ends here
-            stack.extend(t.grad_fn.inputs)
+            stack.extend(gm.parents(t.grad_fn))
     return hook
 
 
@@ -374,7 +374,7 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, show_value
         assert fn is not None
         f = fid[id(fn)]
         nodes.append(Node(f, "op", _op_title(fn), _op_rows(fn)))
-        for p in fn.inputs:
+        for p in gm.parents(fn):
             edges.append(Edge(vid[id(p)], f))
         edges.append(Edge(f, vid[id(t)]))
         for j, (sname, shape) in enumerate(gm.saved_arrays(fn).items()):
@@ -408,7 +408,7 @@ def _membership(ops: list[Tensor], params: Any, names: dict[int, str]) -> dict[i
         if rec is not None:
             found[id(fn)] = (rec[0], str(rec[1]), rec[2])
             continue
-        for p in fn.inputs:
+        for p in gm.parents(fn):
             pname = names.get(id(p))
             if pname is not None and p.grad_fn is None:
                 mname = pname.rsplit(".", 1)[0] if "." in pname else pname
@@ -429,7 +429,7 @@ def _membership(ops: list[Tensor], params: Any, names: dict[int, str]) -> dict[i
         assert fn is not None
         if id(fn) not in loose:
             continue
-        for p in fn.inputs:
+        for p in gm.parents(fn):
             pf = p.grad_fn
             if pf is not None and id(pf) in loose and loose[id(pf)][0] == loose[id(fn)][0]:
                 parent[root(id(pf))] = root(id(fn))
@@ -471,7 +471,7 @@ def _grouped(order: list[Tensor], roots: list[Tensor], names: dict[int, str],
         g = gid[member.key]
         rep[fid[id(fn)]] = g
         group_of_value[id(t)] = g
-        for p in fn.inputs:
+        for p in gm.parents(fn):
             pname = names.get(id(p))
             if p.grad_fn is None and p.requires_grad and pname is not None \
                     and (pname.startswith(mname + ".") or pname == mname):
@@ -483,7 +483,7 @@ def _grouped(order: list[Tensor], roots: list[Tensor], names: dict[int, str],
     users: dict[int, set[str]] = {}
     for t in order:
         if t.grad_fn is not None:
-            for p in t.grad_fn.inputs:
+            for p in gm.parents(t.grad_fn):
                 users.setdefault(id(p), set()).add(rep.get(fid[id(t.grad_fn)], "-"))
     for t in order:
         v = vid[id(t)]
@@ -521,7 +521,7 @@ def _grouped(order: list[Tensor], roots: list[Tensor], names: dict[int, str],
         if f not in rep:
             nodes.append(Node(f, "op", _op_title(fn), _op_rows(fn)))
         target = rep.get(f, f)
-        for p in fn.inputs:
+        for p in gm.parents(fn):
             pv = vid[id(p)]
             src = rep.get(pv, pv)
             label = gm.shape_text(tuple(p.shape)) if pv in rep and src != pv else ""

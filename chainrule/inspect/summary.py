@@ -15,11 +15,12 @@ training example). `summary` runs one forward pass and tabulates, per layer,
 * ``macs``: multiply-adds of convolutions, linear layers and matrix products, biases not
   counted (the figure torchvision publishes) and ``flops`` = 2 × macs;
 * ``activation_memory``: bytes of the layer's outputs that the recorded graph keeps for the
-  backward pass (chainrule's nodes hold their inputs), plus the arrays its nodes keep for
-  backward (a convolution's im2col matrix, max pooling's argmax taps, an in-place op's copy of
-  the old value, array settings such as a mask), for the whole batch. Views (reshape,
-  permute, slicing) are counted as free, also where NumPy has to copy a reshaped array that is
-  not contiguous;
+  backward pass (chainrule's nodes hold their inputs, but not a large one whose value no
+  node's derivative reads: `chainrule.autograd.function.StandIn`), plus the arrays its nodes
+  keep for backward (a convolution's im2col matrix, max pooling's argmax taps, an in-place
+  op's copy of the old value, array settings such as a mask), for the whole batch. Views
+  (reshape, permute, slicing) are counted as free, also where NumPy has to copy a reshaped
+  array that is not contiguous;
 * ``param_memory``: bytes of the parameters it reads.
 
 Units, connections and multiply-adds are per example; memory is for the batch that ran.
@@ -363,19 +364,21 @@ class _Recorder:
                 if isinstance(v, np.ndarray) and id(v) not in self.saved:
                     self.saved[id(v)] = v
                     op.saved_bytes += v.nbytes
-        for t in inputs:
+        for i, t in enumerate(inputs):
+            # the node holds t itself, not a StandIn (a value that no node's derivative reads)
+            held = node is not None and recorded and node.inputs[i] is t
             if isinstance(t, Parameter) or (t.requires_grad and t.grad_fn is None
                                             and id(t) not in self.inputs):
                 op.params[id(t)] = t
             elif id(t) in self.inputs or self.source.get(id(t)) is not None:
                 activation = True
-                if recorded:
+                if held:
                     self.keep(t)
             elif t.grad_fn is not None and id(t) not in self.source:
                 # a graph value that no op returned: the copy of its old value that an
                 # in-place op (x += y) makes for backward. Its memory is this op's.
                 activation = True
-                if recorded and id(t) not in self.copies:
+                if held and id(t) not in self.copies:
                     self.copies.add(id(t))
                     self.alive.append(t)
                     op.saved_bytes += t.numel() * t.dtype.itemsize

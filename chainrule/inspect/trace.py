@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from chainrule.autograd import engine
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, vertex
 from chainrule.inspect import _graph_model as gm
 from chainrule.inspect._trace_rules import rule_of, substitute
 from chainrule.tensor import Tensor
@@ -206,7 +206,7 @@ def _term_rule(child: Tensor, k: int, names: dict[int, str]) -> str:
     fn = child.grad_fn
     assert fn is not None
     r = rule_of(type(fn))
-    parents = [names[id(p)] for p in fn.inputs]
+    parents = [names[id(p)] for p in gm.parents(fn)]
     cname = names[id(child)]
     text = r.parent_rule(k)
     if text is None:
@@ -255,12 +255,12 @@ def trace(loss: Tensor, names: Any = None, *, gradient: Any = None,
         fn = t.grad_fn
         if fn is None:
             steps.append(ForwardStep(i, labels[id(t)], kind, None, None, (), {},
-                                     gm.values(t).copy()))
+                                     gm.snapshot(t)))
             continue
-        parents = [labels[id(p)] for p in fn.inputs]
+        parents = [labels[id(p)] for p in gm.parents(fn)]
         steps.append(ForwardStep(i, labels[id(t)], kind, fn.op_name,
                                  _forward_rule(fn, parents, labels[id(t)]), tuple(parents),
-                                 gm.settings_of(fn), gm.values(t).copy()))
+                                 gm.settings_of(fn), gm.snapshot(t)))
 
     terms: dict[int, list[Term]] = {}
     next_input: dict[int, int] = {}  # per child: where to look for the next parent's position
@@ -269,7 +269,7 @@ def trace(loss: Tensor, names: Any = None, *, gradient: Any = None,
         fn = child.grad_fn
         assert fn is not None
         k = next_input.get(id(child), 0)
-        while fn.inputs[k] is not parent:  # terms come in the order of the child's inputs
+        while vertex(fn.inputs[k]) is not parent:  # terms come in the order of the child's inputs
             k += 1
         next_input[id(child)] = k + 1
         summed = term.shape != parent.shape

@@ -19,6 +19,7 @@ from chainrule.tensor import Tensor
 class RectifiedLinear(Function):
     """Rectified linear unit y = max(0, z).   z̄ = ȳ · 1[z > 0]   (0 at z = 0, as in torch)."""
 
+    reads_inputs = False
     op_name = "relu"
 
     def forward(self, z):
@@ -31,6 +32,8 @@ class RectifiedLinear(Function):
 class Gate(Function):
     """y = x · 1[m > 0] for a fixed array m (ReLU's local derivative, with m its output).
     x̄ = ȳ · 1[m > 0]."""
+
+    reads_inputs = False
 
     mask: np.ndarray
 
@@ -54,6 +57,7 @@ class Logistic(Function):
     ½(1 + tanh(z/2)) rounds σ(−30) to 0 in float32 and log σ(z) to −inf).
     """
 
+    reads_inputs = False
     op_name = "sigmoid"
 
     def forward(self, z):
@@ -66,6 +70,7 @@ class Logistic(Function):
 class HyperbolicTangent(Function):
     """Hyperbolic tangent y = (e^z − e^(−z)) / (e^z + e^(−z)).   z̄ = ȳ · (1 − y²)."""
 
+    reads_inputs = False
     op_name = "tanh"
 
     def forward(self, z):
@@ -108,6 +113,7 @@ class Heaviside(Function):
     signal flows back. A network of hard-threshold units cannot be trained by backprop.
     """
 
+    reads_inputs = False
     op_name = "step"
 
     def forward(self, z):
@@ -130,7 +136,7 @@ def relu(z: Tensor) -> Tensor:
 def relu_(z: Tensor) -> Tensor:
     """z ← max(0, z) in z's memory (torch.relu_, `nn.ReLU(inplace=True)`): recorded as the node
     relu(z_old) where the graph needs it, else computed in the array itself."""
-    return apply_inplace(z, "relu_", relu,
+    return apply_inplace(z, "relu_", relu, reads_old=False,
                          direct=backend.relu_ if z._data.dtype.kind == "f" else None)
 
 
@@ -180,6 +186,7 @@ class LeakyRectifiedLinear(Function):
     z̄ = ȳ · (1 if z > 0 else a)   (a at z = 0, as in torch).
     """
 
+    reads_inputs = False
     op_name = "leaky_relu"
     negative_slope: float
 
@@ -282,6 +289,7 @@ class HardHyperbolicTangent(Function):
     z̄ = ȳ · 1[lo < z < hi]   (0 at the bounds themselves, as in torch; torch.clamp passes ȳ there).
     """
 
+    reads_inputs = False
     op_name = "hardtanh"
     min_val: float
     max_val: float

@@ -22,6 +22,8 @@ def _zeros_for(a: Tensor) -> Tensor:
 class Add(Function):
     """y = a + b.   ā = ȳ,   b̄ = ȳ."""
 
+    reads_inputs = False
+
     def forward(self, a, b):
         return backend.add(a, b)
 
@@ -31,6 +33,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b.   ā = ȳ,   b̄ = −ȳ."""
+
+    reads_inputs = False
 
     def forward(self, a, b):
         return backend.sub(a, b)
@@ -108,6 +112,8 @@ class PowScalar(Function):
 
 class Neg(Function):
     """y = −a.   ā = −ȳ."""
+
+    reads_inputs = False
 
     def forward(self, a):
         return -a
@@ -301,6 +307,8 @@ class Where(Function):
 
 class Astype(Function):
     """y = a converted to another float dtype.   ā = ȳ converted back to a's dtype."""
+
+    reads_inputs = False
 
     dtype: np.dtype
     copy: bool

@@ -35,6 +35,8 @@ def _keep(out: np.ndarray, shape: tuple[int, ...], axes, keepdims: bool) -> np.n
 class Sum(Function):
     """y = Σ_i a_i over `axes`.   ā_i = ȳ   (each a_i has the sum as its only child)."""
 
+    reads_inputs = False
+
     axes: tuple[int, ...] | None
     keepdims: bool
 
@@ -49,6 +51,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/N) Σ_i a_i over `axes`.   ā_i = ȳ / N."""
+
+    reads_inputs = False
 
     axes: tuple[int, ...] | None
     keepdims: bool

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import engine
+from chainrule.autograd import engine, function
+from chainrule.autograd.function import freed
 from chainrule.cli import main
 from chainrule.inspect import Trace, trace
 from chainrule.inspect._trace_examples import logistic, mlp, multivariate
@@ -285,3 +286,19 @@ def test_a_setting_of_infinity_is_written_not_a_crash():
     assert "x̄" in text and "w̄" in text
     np.testing.assert_allclose(result.step("x").value, gx.numpy(), rtol=1e-12)
     np.testing.assert_allclose(result.step("w").value, gw.numpy(), rtol=1e-12)
+
+
+def test_a_value_freed_after_the_forward_pass_is_said_to_be(monkeypatch):
+    """A pre-activation that only its ReLU read (kept as a StandIn) has no values left to show;
+    the trace says so, and its error signal is still there."""
+    monkeypatch.setattr(function, "STAND_IN_BYTES", 0)
+    cr.manual_seed(0)
+    w = cr.randn(3, 2, dtype=cr.float64, requires_grad=True)
+    x = cr.randn(4, 3, dtype=cr.float64)
+    loss = cr.relu(x @ w).sum()
+    tr = silent(loss, {"w": w, "x": x})
+    text = tr.to_text()
+    assert "freed after the forward pass" in text
+    (v,) = [s for s in tr.forward if s.op == "matmul"]
+    assert freed(v.value)
+    np.testing.assert_allclose(tr.step(v.name).value, (x.numpy() @ w.detach().numpy() > 0))
