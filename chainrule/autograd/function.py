@@ -48,10 +48,11 @@ _NODE_FIELDS = frozenset({"inputs", "released", "settings", "saved_names", "op_n
 
 
 def _uses_argument(f: Any, i: int) -> bool:
-    """Whether function f's code reads its argument number i (or a closure of it does)."""
+    """Whether function f's code reads its argument number i (or a closure of it does); True
+    where it may (the argument is part of *args)."""
     code = f.__code__
     if i >= code.co_argcount:
-        return False
+        return bool(code.co_flags & inspect.CO_VARARGS)
     name = code.co_varnames[i]
     if name in code.co_cellvars:
         return True

@@ -43,6 +43,7 @@ import numpy as np
 from chainrule.backend import jit, winograd
 from chainrule.backend.buffers import empty
 from chainrule.backend.gemm import matmul_wide
+from chainrule.backend.lanes import add, load, mul, store
 from chainrule.backend.windows import col2im, col2im_rows, im2col_rows, padded_cnhw, pointwise
 
 if TYPE_CHECKING:
@@ -243,7 +244,14 @@ def conv_weight_grad(x: np.ndarray, g2: np.ndarray, window: Window) -> np.ndarra
     xp = padded_cnhw(x, window.padding)
     if direct(x, g2, window) and g2.flags.c_contiguous:
         acc = np.zeros((g2.shape[0], *window.kernel, n), x.dtype)
-        _direct_weight_grad_kernel(xp[0], g2.reshape(-1, oh, ow, n), acc)
+        if n % 8 == 0 and xp[0].flags.c_contiguous:  # lanes of eight batch entries
+            lanes = n // 8
+            kh, kw = window.kernel
+            _direct_weight_grad_lanes(xp[0].reshape(xp.shape[1], -1, 8),
+                                      g2.reshape(-1, oh, ow * lanes, 8),
+                                      acc.reshape(-1, kh, kw * lanes, 8), kw, lanes)
+        else:
+            _direct_weight_grad_kernel(xp[0], g2.reshape(-1, oh, ow, n), acc)
         return acc.sum(axis=-1).reshape(g2.shape[0], -1)
     per_row = ow * n
     k = c * window.kernel[0] * window.kernel[1]
@@ -321,4 +329,55 @@ def _direct_weight_grad_kernel(xp, g, acc):
                     for q in range(q4, ow_):
                         for n in range(n_):
                             a[n] += gr[q, n] * xr[q + j, n]
+
+
+
+@jit.lane_kernel
+def _direct_weight_grad_lanes(xp, g, acc, kw, lanes):
+    """`_direct_weight_grad_kernel` for a batch of 8·`lanes` entries, bit for bit: the arrays
+    as rows of eight batch lanes (xp (H, W·lanes, 8), g (O, OH, OW·lanes, 8), acc (O, KH,
+    KW·lanes, 8)). For each lane block, the accumulators of five taps j … j + 4 of a kernel
+    row stay in registers over the whole output row, and so do the five input vectors they
+    meet: each output column q loads one vector of ȳ and one new input vector for five
+    products (the loop kernel loads two vectors per product), and each accumulator still adds
+    its products in the order q = 0, 1, … (LeNet-5's C1 at batch 128, the kernel alone on this
+    Zen 4 EPYC: 1.34–1.53 → 0.76–0.80 ms; the forward pass written so was slower, 0.72 → 1.2)."""
+    ow_ = g.shape[2] // lanes
+    for o in range(g.shape[0]):
+        for r in range(g.shape[1]):
+            gr = g[o, r]
+            for i in range(acc.shape[1]):
+                xr = xp[r + i]
+                ar = acc[o, i]
+                j = 0
+                while j + 5 <= kw:
+                    for p in range(lanes):
+                        a0, a1 = load(ar, j * lanes + p), load(ar, (j + 1) * lanes + p)
+                        a2, a3 = load(ar, (j + 2) * lanes + p), load(ar, (j + 3) * lanes + p)
+                        a4 = load(ar, (j + 4) * lanes + p)
+                        x0, x1 = load(xr, j * lanes + p), load(xr, (j + 1) * lanes + p)
+                        x2, x3 = load(xr, (j + 2) * lanes + p), load(xr, (j + 3) * lanes + p)
+                        for q in range(ow_):
+                            gq = load(gr, q * lanes + p)
+                            x4 = load(xr, (q + j + 4) * lanes + p)
+                            a0 = add(a0, mul(gq, x0))
+                            a1 = add(a1, mul(gq, x1))
+                            a2 = add(a2, mul(gq, x2))
+                            a3 = add(a3, mul(gq, x3))
+                            a4 = add(a4, mul(gq, x4))
+                            x0, x1, x2, x3 = x1, x2, x3, x4
+                        store(ar, j * lanes + p, a0)
+                        store(ar, (j + 1) * lanes + p, a1)
+                        store(ar, (j + 2) * lanes + p, a2)
+                        store(ar, (j + 3) * lanes + p, a3)
+                        store(ar, (j + 4) * lanes + p, a4)
+                    j += 5
+                while j < kw:
+                    for p in range(lanes):
+                        a0 = load(ar, j * lanes + p)
+                        for q in range(ow_):
+                            gq, xq = load(gr, q * lanes + p), load(xr, (q + j) * lanes + p)
+                            a0 = add(a0, mul(gq, xq))
+                        store(ar, j * lanes + p, a0)
+                    j += 1
 

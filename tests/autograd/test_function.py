@@ -274,3 +274,21 @@ def test_a_value_changed_in_place_after_use_is_still_refused(every_parent):
     z.mul_(3.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_reads_output_assumes_a_backward_with_star_args_may_read_it():
+    class _Star(Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, *args):
+            return (args[0] * args[1],)
+
+    class _Closure(Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, g, out):
+            return ((lambda: g * out)(),)
+
+    assert _Star.reads_output and _Closure.reads_output

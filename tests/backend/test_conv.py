@@ -129,7 +129,7 @@ def test_last_level_cache_size_is_read_from_sysfs(tmp_path):
         assert conv.WHOLE_BYTES == max(size // 16, conv.WHOLE_MIN_BYTES)
 
 
-@pytest.mark.parametrize("n", [1, 7, 33])
+@pytest.mark.parametrize("n", [1, 7, 16, 33])
 @pytest.mark.parametrize("pads", [(0, 0, 0, 0), (2, 2, 2, 2), (1, 0, 2, 0)])
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("kernel", [(5, 5), (4, 4), (7, 7), (3, 6)])
@@ -163,6 +163,25 @@ def test_direct_kernels_of_one_channel_equal_the_twins(n, pads, dtype, tol, kern
     assert np.all(np.abs(gw - g2.astype(np.float64) @ col.T) <= tol * scale_w + 1e-30)
     np.testing.assert_allclose(y, y_np, rtol=tol * 100, atol=tol * 100)
     np.testing.assert_allclose(gw, gw_np, rtol=tol * 100, atol=tol * 100)
+
+
+@pytest.mark.parametrize("kernel", [(5, 5), (4, 4), (7, 7), (3, 6), (2, 11)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_weight_gradient_in_lanes_of_eight_equals_the_loop_kernel_bit_for_bit(kernel, dtype):
+    """A batch of 8k entries takes `_direct_weight_grad_lanes`: the same sums in the same order
+    as `_direct_weight_grad_kernel` (five taps a pass, then one at a time), so equal results."""
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    rng = np.random.default_rng(sum(kernel))
+    n, lanes, (kh, kw) = 24, 3, kernel
+    xp = rng.standard_normal((9 + kh - 1, 11 + kw - 1, n)).astype(dtype)
+    g = rng.standard_normal((4, 9, 11, n)).astype(dtype)
+    loop = rng.standard_normal((4, kh, kw, n)).astype(dtype)  # both add into what is there
+    in_lanes = loop.copy()
+    conv._direct_weight_grad_kernel(xp, g, loop)
+    conv._direct_weight_grad_lanes(xp.reshape(xp.shape[0], -1, 8), g.reshape(4, 9, -1, 8),
+                                   in_lanes.reshape(4, kh, -1, 8), kw, lanes)
+    np.testing.assert_array_equal(in_lanes, loop)
 
 
 def test_which_convolutions_take_the_direct_kernels():
