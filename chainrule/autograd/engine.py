@@ -50,7 +50,7 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
             if fn.released:
                 raise RuntimeError(_RELEASED)
             for p in fn.inputs:
-                if type(p) is StandIn:
+                if type(p) is StandIn:  # a parent kept without its values: its tensor
                     p = vertex(p)
                 if p._requires_grad and id(p) not in visited:
                     push((p, False))
@@ -80,7 +80,7 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
             continue
         fn.check_versions(v)                          # (no value changed in place since)
         for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
-            if type(parent) is StandIn:
+            if type(parent) is StandIn:               # (the tensor it stands for)
                 parent = vertex(parent)
             if term is not None and parent._requires_grad:
                 if on_term is not None:
