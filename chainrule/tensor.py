@@ -466,8 +466,7 @@ class Tensor:
         return _inplace.apply_inplace(self, "pow_", lambda t: _ops.pow(t, exponent), exponent)
 
     def neg_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "neg_", _ops.neg,
-                                     reads_old=False)
+        return _inplace.apply_inplace(self, "neg_", _ops.neg, reads_old=False)
 
     def abs_(self) -> Tensor:
         return _inplace.apply_inplace(self, "abs_", _ops.abs)
@@ -485,12 +484,10 @@ class Tensor:
         return _ops.activation.relu_(self)
 
     def sigmoid_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid,
-                                     reads_old=False)
+        return _inplace.apply_inplace(self, "sigmoid_", _ops.sigmoid, reads_old=False)
 
     def tanh_(self) -> Tensor:
-        return _inplace.apply_inplace(self, "tanh_", _ops.tanh,
-                                     reads_old=False)
+        return _inplace.apply_inplace(self, "tanh_", _ops.tanh, reads_old=False)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return _inplace.apply_inplace(self, "clamp_", lambda t: _ops.clip(t, min, max))

@@ -331,7 +331,6 @@ def _direct_weight_grad_kernel(xp, g, acc):
                             a[n] += gr[q, n] * xr[q + j, n]
 
 
-
 @jit.lane_kernel
 def _direct_weight_grad_lanes(xp, g, acc, kw, lanes):
     """`_direct_weight_grad_kernel` for a batch of 8·`lanes` entries, bit for bit: the arrays
@@ -380,4 +379,3 @@ def _direct_weight_grad_lanes(xp, g, acc, kw, lanes):
                             a0 = add(a0, mul(gq, xq))
                         store(ar, j * lanes + p, a0)
                     j += 1
-
