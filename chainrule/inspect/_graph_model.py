@@ -195,7 +195,7 @@ def array_text(a: np.ndarray, limit: int) -> str:
     """Small arrays in full, larger ones as shape, range and mean."""
     a = np.asarray(a)
     if freed(a):
-        return f"{shape_text(a.shape)} freed after the forward pass (no node's derivative reads it)"
+        return f"{shape_text(a.shape)} freed: backward reads no value"  # (a StandIn's)
     if a.size == 1:
         return number(a.reshape(()))
     if a.size <= limit:
