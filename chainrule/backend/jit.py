@@ -21,8 +21,10 @@ runs. Set the environment variable ``CHAINRULE_JIT=0``, or call
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,6 +93,7 @@ class _Kernel:
     def __call__(self, *args: Any) -> Any:
         if self._compiled is None:
             _wait_for_warm_up()
+            _set_up_numba()
             import numba
 
             # No fastmath: results must equal the NumPy path's (no reassociation, no FMA).
@@ -103,6 +106,72 @@ class _Kernel:
             with _slp_vectorizer():  # a call may compile a new signature
                 return self._compiled(*args)
         return self._compiled(*args)
+
+
+_set_up = False
+_set_up_lock = threading.Lock()
+
+
+class _NoScipyLinalg(importlib.abc.MetaPathFinder):
+    """Refuses `scipy.linalg` (and its submodules) to one thread, for the length of one import."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if threading.get_ident() == self.thread and (
+                name == "scipy.linalg" or name.startswith("scipy.linalg.")):
+            raise ModuleNotFoundError(f"{name} (held back by chainrule.jit while numba loads)",
+                                      name=name)
+        return None
+
+
+class _BlasOnDemand:
+    """numba's `_HAVE_BLAS` flag, answered when it is first read: by then scipy is imported for
+    a kernel that calls BLAS, not for every kernel."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self._check = check
+        self._answer: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._answer is None:
+            self._answer = bool(self._check())
+        return self._answer
+
+
+def _set_up_numba() -> None:
+    """Import numba's NumPy support without importing scipy.linalg.
+
+    Setting numba's compiler up imports `numba.np.arraymath`, which tries `import
+    scipy.linalg.cython_blas` only to learn whether `np.correlate` may call BLAS
+    (`arraymath._HAVE_BLAS`). Where scipy is installed (scikit-learn brings it), that import
+    maps 13 MiB that no chainrule kernel uses: none calls BLAS. So the import is held back,
+    on this thread only, while arraymath loads, and the flag it set is replaced by one that
+    runs numba's own check when a kernel first reads it. What numba compiles is unchanged
+    (np.dot and friends import scipy when they compile, as they always did). If
+    scipy.linalg is already imported, or numba's module layout is not the one expected,
+    nothing is held back.
+    """
+    global _set_up
+    if _set_up:
+        return
+    with _set_up_lock:
+        if _set_up:
+            return
+        if "numba.np.arraymath" not in sys.modules and "scipy.linalg" not in sys.modules:
+            finder = _NoScipyLinalg()
+            sys.meta_path.insert(0, finder)
+            try:
+                arraymath: Any = importlib.import_module("numba.np.arraymath")
+            except ImportError:
+                arraymath = None  # another numba: let its own setup run as it wants
+            finally:
+                sys.meta_path.remove(finder)
+            if (arraymath is not None and getattr(arraymath, "_HAVE_BLAS", None) is False
+                    and callable(getattr(arraymath, "_check_blas", None))):
+                arraymath._HAVE_BLAS = _BlasOnDemand(arraymath._check_blas)
+        _set_up = True
 
 
 class _Inline:

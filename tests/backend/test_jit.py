@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,65 @@ def test_a_lane_kernel_calls_its_inline_helpers_and_leaves_numbas_setting_as_it_
     np.testing.assert_array_equal(out, 2 * x)
     assert config.SLP_VECTORIZE == before
     assert _twice(3.0) == 6.0  # now compiled, still callable from Python
+
+
+def test_kernels_leave_scipy_linalg_unimported_and_numba_blas_as_it_was():
+    """In a fresh process with scipy installed, running kernels imports no scipy.linalg (13 MiB
+    on a LeNet-5 run); numba's own BLAS paths still work and import it when they compile; and a
+    process that imported scipy.linalg first keeps numba's flag untouched."""
+    import subprocess
+    import sys
+
+    if not jit.available():
+        pytest.skip("numba not installed: pip install chainrule[jit]")
+    if importlib.util.find_spec("scipy") is None:
+        pytest.skip("scipy not installed: nothing to hold back")
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from chainrule.backend import jit, elementwise\n"
+        "x = np.linspace(-1, 1, 1 << 16, dtype=np.float32)\n"
+        "assert jit.enabled()\n"
+        "np.testing.assert_array_equal(elementwise.relu(x), np.maximum(x, 0))\n"
+        "assert 'numba.np.arraymath' in sys.modules and 'scipy.linalg' not in sys.modules\n"
+        "import numba\n"
+        "@numba.njit\n"
+        "def corr(a, v): return np.correlate(a, v)\n"
+        "a, v = np.arange(6.0), np.array([1.0, -2.0])\n"
+        "np.testing.assert_allclose(corr(a, v), np.correlate(a, v))\n"
+        "assert 'scipy.linalg.cython_blas' in sys.modules\n"  # numba's BLAS path compiled
+        "@numba.njit\n"
+        "def dot(a, b): return a @ b\n"
+        "np.testing.assert_allclose(dot(np.eye(3), a[:3]), a[:3])\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.strip() == "ok", out.stderr
+    first = ("import sys, scipy.linalg\nimport numpy as np\nfrom chainrule.backend import jit\n"
+             "jit._touch(np.zeros(1))\n"
+             "assert sys.modules['numba.np.arraymath']._HAVE_BLAS is True\nprint('ok')\n")
+    out = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_scipy_linalg_is_held_back_from_the_setting_up_thread_only():
+    import threading
+
+    finder = jit._NoScipyLinalg()
+    with pytest.raises(ModuleNotFoundError, match="scipy.linalg.cython_blas"):
+        finder.find_spec("scipy.linalg.cython_blas", None)
+    assert finder.find_spec("scipy", None) is None
+    assert finder.find_spec("scipy.linalgebra", None) is None
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(finder.find_spec("scipy.linalg", None)))
+    other.start()
+    other.join()
+    assert seen == [None]
+
+
+def test_numbas_blas_flag_is_asked_once_when_first_read():
+    calls = []
+    flag = jit._BlasOnDemand(lambda: calls.append(1) or True)
+    assert calls == []
+    assert flag and flag and calls == [1]
