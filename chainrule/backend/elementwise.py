@@ -107,34 +107,39 @@ def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | Non
     return y, (*views, y.transpose(order).reshape(views[0].shape))
 
 
-def batch_norm_input_grad(g: np.ndarray, xhat: np.ndarray, scale: np.ndarray,
-                          g_mean: np.ndarray, gx_mean: np.ndarray) -> np.ndarray:
-    """Batch norm's x̄ = scale · (ȳ − mean ȳ − x̂ · mean(ȳ x̂)), with scale, mean ȳ and
-    mean(ȳ x̂) per channel (shaped (1, C, 1, …)), laid out like ȳ. The compiled kernel makes one
-    pass over ȳ and x̂ instead of five, with the NumPy expression's roundings, in its order."""
+def batch_norm_input_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
+                          scale: np.ndarray, g_mean: np.ndarray, gx_mean: np.ndarray
+                          ) -> np.ndarray:
+    """Batch norm's x̄ = scale · (ȳ − mean ȳ − x̂ · mean(ȳ x̂)), x̂ = (x − μ) · r, with μ, r,
+    scale, mean ȳ and mean(ȳ x̂) per channel (shaped (1, C, 1, …)), laid out like ȳ. The
+    compiled kernel makes one pass over ȳ and x instead of seven, with the NumPy expression's
+    roundings, in its order (x̂ rounded as `batch_norm_forward` rounds it)."""
     if jit.enabled_for(g):
-        views = _per_channel(g, scale, g_mean, gx_mean, like=xhat)
+        views = _per_channel(g, mean, rstd, scale, g_mean, gx_mean, like=x)
         if views is not None:
             out, (gv, xv, ov) = views
-            _batch_norm_input_grad_kernel(gv, xv, scale.reshape(-1), g_mean.reshape(-1),
+            _batch_norm_input_grad_kernel(gv, xv, mean.reshape(-1), rstd.reshape(-1),
+                                          scale.reshape(-1), g_mean.reshape(-1),
                                           gx_mean.reshape(-1), ov)
             return out
-    return scale * (g - g_mean - xhat * gx_mean)
+    return scale * (g - g_mean - mul(sub(x, mean), rstd) * gx_mean)
 
 
 def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
                        beta: np.ndarray | None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Batch norm over every axis but 1 with the batch's statistics: (y, x̂, μ, σ², 1/√(σ² + ε)),
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm over every axis but 1 with the batch's statistics: (y, μ, σ², 1/√(σ² + ε)),
     μ, σ² and 1/√(σ² + ε) shaped (1, C, 1, …), γ and β too (or None). The NumPy twin:
 
         μ = x.mean(axes);  c = x − μ;  σ² = (c · c).mean(axes);  x̂ = c · (1 / √(σ² + ε))
         y = x̂ · γ + β
 
-    The compiled path takes μ from NumPy as the twin does, sums (x − μ)² in a kernel (blocks of
-    float32 sums added in float64, where NumPy sums pairwise: σ² may differ from the twin's in
-    its last bits) without writing x − μ, and writes x̂ and y in one more pass: given μ and
-    1/√(σ² + ε), the twin's expression bit for bit."""
+    x̂ is not returned: the backward pass recomputes it from x, μ and 1/√(σ² + ε) with the same
+    two roundings (`batch_norm_grad_sums`, `batch_norm_input_grad`), so no activation-sized x̂
+    is kept beside x. The compiled path takes μ from NumPy as the twin does, sums (x − μ)² in a
+    kernel (blocks of float32 sums added in float64, where NumPy sums pairwise: σ² may differ
+    from the twin's in its last bits) without writing x − μ, and writes y in one more pass:
+    given μ and 1/√(σ² + ε), the twin's expression bit for bit."""
     axes = tuple(i for i in range(x.ndim) if i != 1)
     if jit.enabled_for(x) and (gamma is None) == (beta is None):
         views = _per_channel(x, *(() if gamma is None else (gamma, beta)))
@@ -147,39 +152,38 @@ def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
             _centred_squares_kernel(xv, mean.reshape(-1), squares)
             var = (squares / (x.size // c)).astype(x.dtype).reshape(shape)
             rstd = 1 / np.sqrt(var + eps)
-            xhat = empty(x.shape, x.dtype, memory_order(x))
-            xh = xhat.transpose(memory_order(x)).reshape(xv.shape)
             one = np.ones(c, x.dtype)
             _normalize_kernel(xv, mean.reshape(-1), rstd.reshape(-1),
                               one if gamma is None else gamma.reshape(-1),
-                              one * 0 if beta is None else beta.reshape(-1), xh, yv,
+                              one * 0 if beta is None else beta.reshape(-1), yv,
                               gamma is not None)
-            return y, xhat, mean, var, rstd
+            return y, mean, var, rstd
     mean = x.mean(axis=axes, keepdims=True)
     centred = sub(x, mean)
     var = mul(centred, centred).mean(axis=axes, keepdims=True)
     rstd = 1 / np.sqrt(var + eps)
     xhat = mul(centred, rstd)
-    # a new array even without γ and β: an in-place op on y must not touch the saved x̂
-    return affine(xhat, gamma, beta), xhat, mean, var, rstd
+    return (xhat if gamma is None and beta is None else affine(xhat, gamma, beta)), mean, var, rstd
 
 
-def batch_norm_grad_sums(g: np.ndarray, xhat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(Σ ȳ, Σ ȳ · x̂) per channel (over every axis but 1), shaped (1, C, 1, …) in ȳ's dtype:
-    batch norm's β̄ and γ̄. NumPy twin: ``g.sum(axes)``, ``(g * xhat).sum(axes)``. The compiled
-    kernel reads ȳ and x̂ once and writes no ȳ · x̂ (float32 blocks of 128 terms a lane, added in
-    float64, where NumPy sums pairwise: the sums may differ from the twin's in their last bits).
-    """
+def batch_norm_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ ȳ, Σ ȳ · x̂) per channel (over every axis but 1), x̂ = (x − μ) · r, shaped (1, C, 1, …)
+    in ȳ's dtype: batch norm's β̄ and γ̄. NumPy twin: ``g.sum(axes)``, ``(g * xhat).sum(axes)``.
+    The compiled kernel reads ȳ and x once and writes neither x̂ nor ȳ · x̂ (float32 blocks of
+    128 terms a lane, added in float64, where NumPy sums pairwise: the sums may differ from the
+    twin's in their last bits)."""
     axes = tuple(i for i in range(g.ndim) if i != 1)
     if jit.enabled_for(g):
-        views = _channel_views(g, like=xhat)
+        views = _channel_views(g, mean, rstd, like=x)
         if views is not None:
             gv, xv = views
             c = g.shape[1]
             sums = np.zeros((2, c))
-            _grad_sums_kernel(gv, xv, sums)
+            _grad_sums_kernel(gv, xv, mean.reshape(-1), rstd.reshape(-1), sums)
             shape = (1, c) + (1,) * (g.ndim - 2)
             return sums[0].astype(g.dtype).reshape(shape), sums[1].astype(g.dtype).reshape(shape)
+    xhat = mul(sub(x, mean), rstd)
     return g.sum(axis=axes, keepdims=True), (g * xhat).sum(axis=axes, keepdims=True)
 
 
@@ -265,13 +269,14 @@ def _affine_kernel(x, s, t, out):
 
 
 @jit.kernel
-def _batch_norm_input_grad_kernel(g, xhat, scale, g_mean, gx_mean, out):
-    """out[a, c, b] = scale[c] · ((g[a, c, b] − g_mean[c]) − x̂[a, c, b] · gx_mean[c])."""
+def _batch_norm_input_grad_kernel(g, x, mean, rstd, scale, g_mean, gx_mean, out):
+    """out[a, c, b] = scale[c] · ((g[a, c, b] − g_mean[c]) − x̂ · gx_mean[c]),
+    x̂ = (x[a, c, b] − mean[c]) · rstd[c]."""
     for a in range(g.shape[0]):
         for c in range(g.shape[1]):
-            sc, gm, gxm = scale[c], g_mean[c], gx_mean[c]
+            mu, r, sc, gm, gxm = mean[c], rstd[c], scale[c], g_mean[c], gx_mean[c]
             for b in range(g.shape[2]):
-                out[a, c, b] = sc * ((g[a, c, b] - gm) - xhat[a, c, b] * gxm)
+                out[a, c, b] = sc * ((g[a, c, b] - gm) - ((x[a, c, b] - mu) * r) * gxm)
 
 
 @jit.kernel
@@ -312,28 +317,29 @@ def _centred_squares_kernel(x, mean, out):
 
 
 @jit.kernel
-def _normalize_kernel(x, mean, rstd, gamma, beta, xhat, y, has_affine):
-    """x̂ = (x − μ) · r and y = x̂ · γ + β (or y = x̂) per channel, each rounded as the twin's."""
+def _normalize_kernel(x, mean, rstd, gamma, beta, y, has_affine):
+    """y = x̂ · γ + β (or y = x̂), x̂ = (x − μ) · r, per channel, each rounded as the twin's."""
     for a in range(x.shape[0]):
         for c in range(x.shape[1]):
             mu, r, g, b_ = mean[c], rstd[c], gamma[c], beta[c]
             for b in range(x.shape[2]):
                 v = (x[a, c, b] - mu) * r
-                xhat[a, c, b] = v
                 y[a, c, b] = v * g + b_ if has_affine else v
 
 
 @jit.kernel
-def _grad_sums_kernel(g, xhat, out):
-    """out[0, c] = Σ g[:, c, :], out[1, c] = Σ g[:, c, :] · x̂[:, c, :], in float64 over blocks
-    of eight float32 running sums each, as `_centred_squares_kernel`."""
+def _grad_sums_kernel(g, x, mean, rstd, out):
+    """out[0, c] = Σ g[:, c, :], out[1, c] = Σ g[:, c, :] · x̂[:, c, :], x̂ = (x − mean[c]) ·
+    rstd[c], in float64 over blocks of eight float32 running sums each, as
+    `_centred_squares_kernel`."""
     outer, c_, inner = g.shape
     zero = np.zeros(1, g.dtype)
     for c in range(c_):
         total_g = 0.0
         total_gx = 0.0
+        mu, r = mean[c], rstd[c]
         for a in range(outer):
-            gr, xr = g[a, c], xhat[a, c]
+            gr, xr = g[a, c], x[a, c]
             for start in range(0, inner, 1024):
                 stop = min(inner, start + 1024)
                 gb, xb = gr[start:stop], xr[start:stop]  # indices from 0: no wraparound
@@ -349,17 +355,17 @@ def _grad_sums_kernel(g, xhat, out):
                     s5 += gb[b + 5]
                     s6 += gb[b + 6]
                     s7 += gb[b + 7]
-                    p0 += gb[b] * xb[b]
-                    p1 += gb[b + 1] * xb[b + 1]
-                    p2 += gb[b + 2] * xb[b + 2]
-                    p3 += gb[b + 3] * xb[b + 3]
-                    p4 += gb[b + 4] * xb[b + 4]
-                    p5 += gb[b + 5] * xb[b + 5]
-                    p6 += gb[b + 6] * xb[b + 6]
-                    p7 += gb[b + 7] * xb[b + 7]
+                    p0 += gb[b] * ((xb[b] - mu) * r)
+                    p1 += gb[b + 1] * ((xb[b + 1] - mu) * r)
+                    p2 += gb[b + 2] * ((xb[b + 2] - mu) * r)
+                    p3 += gb[b + 3] * ((xb[b + 3] - mu) * r)
+                    p4 += gb[b + 4] * ((xb[b + 4] - mu) * r)
+                    p5 += gb[b + 5] * ((xb[b + 5] - mu) * r)
+                    p6 += gb[b + 6] * ((xb[b + 6] - mu) * r)
+                    p7 += gb[b + 7] * ((xb[b + 7] - mu) * r)
                 for b in range(size8, gb.size):
                     s0 += gb[b]
-                    p0 += gb[b] * xb[b]
+                    p0 += gb[b] * ((xb[b] - mu) * r)
                 total_g += (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
                 total_gx += (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)))
         out[0, c] = total_g

@@ -113,7 +113,9 @@ class BatchNorm(Function):
         β̄ = Σ ȳ,   γ̄ = Σ ȳ · x̂,   x̄ = γ / √(σ² + ε) · (ȳ − mean(ȳ) − x̂ · mean(ȳ · x̂)).
 
     One op instead of the dozen a composition of means, differences and products records: the
-    forward keeps x̂ for the backward. Under create_graph the backward rebuilds x̂ and 1/√(σ² + ε)
+    forward keeps μ and 1/√(σ² + ε) per channel, and the backward recomputes x̂ from x (which
+    the node keeps as its input) as the forward rounded it, so that no x̂ the size of x is kept
+    beside x, as in torch. Under create_graph the backward rebuilds x̂ and 1/√(σ² + ε)
     from x with Tensor ops, so it can be differentiated again. `running` holds the running mean
     and variance arrays to move by `momentum` towards the batch's (unbiased) statistics, in
     place, as torch's kernel does.
@@ -129,7 +131,7 @@ class BatchNorm(Function):
         m = x.size // x.shape[1]
         gamma, beta = _gamma_beta(self.affine, params)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        y, xhat, mean, var, rstd = backend.batch_norm_forward(
+        y, mean, var, rstd = backend.batch_norm_forward(
             x, self.eps, None if gamma is None else gamma.reshape(shape),
             None if beta is None else beta.reshape(shape))
         if self.running is not None:
@@ -137,26 +139,24 @@ class BatchNorm(Function):
             k = self.momentum
             rm[...] = (1 - k) * rm + k * mean.reshape(-1)
             rv[...] = (1 - k) * rv + k * var.reshape(-1) * (m / (m - 1))
-        self.save(xhat=xhat, rstd=rstd)
+        self.save(mean=mean, rstd=rstd)
         return y
 
     def backward(self, g, out):
         x = self.inputs[0]
         axes = _channel_axes(x.ndim)
         gamma, beta = _gamma_beta(self.affine, self.inputs[1:])
+        m = x.numel() // x.shape[1]
         if is_grad_enabled():  # create_graph: x̂ and 1/σ as functions of x, for ∂²
             centred = x - x.mean(dim=axes, keepdim=True)
             rstd = ((centred * centred).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
             xhat = centred * rstd
-        else:
-            xhat, rstd = Tensor._make(self.xhat, False, None), Tensor._make(self.rstd, False, None)
-        m = x.numel() // x.shape[1]
-        if is_grad_enabled():
             g_sum = g.sum(dim=axes, keepdim=True)
             gx_sum = (g * xhat).sum(dim=axes, keepdim=True)
-        else:  # no graph to record: both sums in one pass, no ȳ · x̂ array
-            g_sum, gx_sum = (Tensor._make(a, False, None)
-                             for a in backend.batch_norm_grad_sums(g._data, xhat._data))
+        else:  # no graph to record: both sums in one pass over ȳ and x, no x̂ or ȳ · x̂ array
+            rstd = Tensor._make(self.rstd, False, None)
+            g_sum, gx_sum = (Tensor._make(a, False, None) for a in backend.batch_norm_grad_sums(
+                g._data, x._data, self.mean, self.rstd))
         scale = rstd if gamma is None else rstd * gamma.reshape(rstd.shape)
         grads: list[Tensor | None] = []
         gx = None
@@ -164,8 +164,8 @@ class BatchNorm(Function):
             gx = scale * (g - g_sum / m - xhat * (gx_sum / m))
         elif self.needs_grad(0):  # no graph to record: the same expression in one pass
             gx = Tensor._make(backend.batch_norm_input_grad(
-                g._data, xhat._data, scale._data, (g_sum / m)._data, (gx_sum / m)._data),
-                False, None)
+                g._data, x._data, self.mean, self.rstd, scale._data, (g_sum / m)._data,
+                (gx_sum / m)._data), False, None)
         grads.append(gx)
         if gamma is not None:
             grads.append(gx_sum.reshape(-1) if self.needs_grad(1) else None)

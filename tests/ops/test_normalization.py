@@ -8,6 +8,8 @@ and second derivatives, for 3-D to 5-D inputs and windows wider than the channel
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -140,8 +142,9 @@ def test_batch_norm_op_with_and_without_gamma_and_beta_matches_torch(torch, affi
 
 
 def test_relu_in_place_after_batch_norm_backpropagates():
-    """ResNet's `relu(inplace=True)` right after a batch norm: the op keeps x̂, not its output,
-    so changing the output in place leaves its gradient right (also without γ and β)."""
+    """ResNet's `relu(inplace=True)` right after a batch norm: the op keeps x and its statistics,
+    not its output, so changing the output in place leaves its gradient right (also without γ
+    and β, where the output is the x̂ the forward computed)."""
     import chainrule.nn.functional as F
 
     rng = np.random.default_rng(3)
@@ -155,6 +158,33 @@ def test_relu_in_place_after_batch_norm_backpropagates():
             (y * y).sum().backward()
             grads.append(x.grad.numpy())
         np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_batch_norm_keeps_per_channel_statistics_not_an_x_hat_beside_x(jit):
+    """The training-mode node keeps x (its input) and μ, 1/σ per channel: nothing else the size
+    of x, on the compiled path and the NumPy twin. Changing x in place after the forward pass is
+    refused at backward, as torch refuses it."""
+    import chainrule.nn.functional as F
+
+    with cr.jit.disabled() if not jit else contextlib.nullcontext():
+        x = cr.randn(8, 16, 16, 16, requires_grad=True)  # 128 KiB: the kernels' size
+        h = x * 1.0
+        y = F.batch_norm(h, None, None, cr.ones(16, requires_grad=True), cr.zeros(16),
+                         training=True)
+        node = y.grad_fn
+        big = [k for k, v in node.saved_values.items()
+               if isinstance(v, np.ndarray) and v.size >= h.numel()]
+        assert big == [] and node.inputs[0] is h
+        assert {k: v.shape for k, v in node.saved_values.items()
+                if isinstance(v, np.ndarray)} == {
+            "mean": (1, 16, 1, 1), "rstd": (1, 16, 1, 1)}
+        y.sum().backward()
+        h2 = x * 1.0
+        y2 = F.batch_norm(h2, None, None, None, None, training=True)
+        h2.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            (y2 * y2).sum().backward()
 
 
 def test_batch_norm_in_eval_mode_is_one_affine_op_with_torchs_gradients(torch):
