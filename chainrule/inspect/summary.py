@@ -185,13 +185,15 @@ def _conv_rule(self: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = N
                ) -> np.ndarray:
     n, c, h, wd = x.shape
     oh, ow = self.window.out_shape(h, wd)
-    kh, kw = self.window.kernel
     # what the op keeps for W̄: the whole im2col matrix, unless the backend builds it in blocks
     # or the window is pointwise (its im2col is a view of x). Its size is not passed: the
     # estimate follows the rules that hold on every machine, not `conv.WHOLE_BYTES` (on a CPU
-    # with a large last-level cache a training step also keeps mid-sized im2cols whole)
-    keeps = not (conv.blocked(c * kh * kw, self.window, self.keep_col)
-                 or windows.pointwise(self.window))
+    # with a large last-level cache a training step also keeps mid-sized im2cols whole), and
+    # leave out the taps that read only padding, as the op does
+    live = conv.live_taps(self.window, h, wd)
+    win = self.window if live is None else live[1]
+    kh, kw = win.kernel
+    keeps = not (conv.blocked(c * kh * kw, win, self.keep_col) or windows.pointwise(win))
     self.save(col=_blank((c * kh * kw, oh * ow * n), x.dtype) if keeps else None)
     return _blank((n, w.shape[0], oh, ow), np.result_type(x, w))
 
@@ -360,10 +362,13 @@ class _Recorder:
         node = out.grad_fn
         recorded = node is not None and isinstance(node, cls)  # then it holds its inputs
         if node is not None and recorded:  # what forward saved, and array settings (masks)
+            held_data = [t._data for t in node.inputs if isinstance(t, Tensor)]
             for v in node.saved_values.values():
                 if isinstance(v, np.ndarray) and id(v) not in self.saved:
                     self.saved[id(v)] = v
-                    op.saved_bytes += v.nbytes
+                    # a view of an input the node holds (a pointwise im2col) is no new memory
+                    if not any(np.may_share_memory(v, a) for a in held_data):
+                        op.saved_bytes += v.nbytes
         for i, t in enumerate(inputs):
             # the node holds t itself, not a StandIn (a value that no node's derivative reads)
             held = node is not None and recorded and node.inputs[i] is t

@@ -67,6 +67,16 @@ class PatchesAdjoint(Function):
         return (Patches.apply(gg, window=self.window),)
 
 
+def _live(w: np.ndarray, window: Window, x_shape: tuple[int, ...]) -> tuple[np.ndarray, Window]:
+    """The kernel's taps that read the input somewhere, and their window (`conv.live_taps`):
+    a tap that meets only padding adds zeros to every sum, so it is left out."""
+    live = conv.live_taps(window, *x_shape[2:])
+    if live is None:
+        return w, window
+    taps, win = live
+    return conv.live_weight(w, taps, win), win
+
+
 class Convolution(Function):
     """y[n, o, oh, ow] = b_o + Σ_{c,i,j} w[o, c, i, j] · x_pad[n, c, oh·s + i·d, ow·s + j·d]
     (groups=1), computed as W (O, C·KH·KW) @ col (C·KH·KW, OH·OW·N).
@@ -75,6 +85,8 @@ class Convolution(Function):
     The im2col matrix is saved for W̄ (where the backend builds it whole; see
     `chainrule.backend.conv`). Where no W̄ will be asked for, a float32 3×3 convolution may take
     Winograd's F(2×2, 3×3) instead (`chainrule.backend.winograd`): the same sums, regrouped.
+    Taps that read only padding for every output add zeros and are left out (`_live`), in this
+    op and in its two gradient ops.
     """
 
     op_name = "conv2d"
@@ -83,22 +95,25 @@ class Convolution(Function):
 
     def forward(self, x, w, b=None):
         o = w.shape[0]
+        w, win = _live(w, self.window, x.shape)
         w2 = w.reshape(o, -1)
-        oh, ow = self.window.out_shape(*x.shape[2:])
-        if not self.keep_col and winograd.applies(x.shape, o, self.window, x.dtype):
+        oh, ow = win.out_shape(*x.shape[2:])
+        if not self.keep_col and winograd.applies(x.shape, o, win, x.dtype):
             # 16 smaller GEMMs over 2×2 output tiles, the bias added in the output transform
-            y = conv.winograd_forward(x, w, b, self.window)
+            y = conv.winograd_forward(x, w, b, win)
             if y is not None:  # else x is not finite: the direct sums below
                 self.save(col=None)
                 return y.reshape(o, oh, ow, x.shape[0]).transpose(3, 0, 1, 2)
-        if conv.blocked(w2.shape[1], self.window, self.keep_col,
+        if conv.blocked(w2.shape[1], win, self.keep_col,
                         w2.shape[1] * oh * ow * x.shape[0] * x.itemsize):
             # im2col a cached block at a time; W̄, if asked for, rebuilds it
-            y = conv.conv_forward(x, w2, self.window)
+            y = conv.conv_forward(x, w2, win)
             col = None
         else:
-            col = windows.im2col(x, self.window)
+            col = windows.im2col(x, win)
             y = gemm.matmul_wide(w2, col)  # (O, OH·OW·N)
+            if windows.pointwise(win) and not np.shares_memory(col, x):
+                col = None  # a copy of x in another layout: W̄ copies it again from x
         if b is not None:
             y += b[:, None]
         self.save(col=col)
@@ -127,15 +142,16 @@ class ConvInputGrad(Function):
     window: Window
 
     def forward(self, g, w):
-        full = conv.winograd_input_window(self.window)
+        w, win = _live(w, self.window, self.shape)
+        full = conv.winograd_input_window(win)
         if full is not None and winograd.applies(g.shape, w.shape[1], full, g.dtype):
             # x̄ as the 3×3 correlation of ȳ with the flipped kernel, by Winograd's F(2×2, 3×3)
-            gx = conv.winograd_input_grad(w, g, self.window)
+            gx = conv.winograd_input_grad(w, g, win)
             if gx is not None:  # else ȳ is not finite: col2im's sums below
                 return gx
         # col2im(Wᵀ ȳ), Wᵀ ȳ a (C·KH·KW, OH·OW·N) matrix
         return conv.conv_input_grad(w.reshape(w.shape[0], -1), windows.channel_rows(g),
-                                    self.shape, self.window)
+                                    self.shape, win)
 
     def backward(self, h, out):
         g, w = self.inputs
@@ -159,12 +175,15 @@ class ConvWeightGrad(Function):
     def forward(self, x, g):
         col, self.col = self.col, None  # used once: not kept alive by this node
         g2 = windows.channel_rows(g)
-        k = x.shape[1] * self.window.kernel[0] * self.window.kernel[1]
-        if col is None and conv.blocked(k, self.window, True, k * g2.shape[1] * x.itemsize):
-            gw = conv.conv_weight_grad(x, g2, self.window)
+        live = conv.live_taps(self.window, *x.shape[2:])
+        win = self.window if live is None else live[1]
+        k = x.shape[1] * win.kernel[0] * win.kernel[1]
+        if col is None and conv.blocked(k, win, True, k * g2.shape[1] * x.itemsize):
+            gw = conv.conv_weight_grad(x, g2, win)
         else:
-            gw = gemm.matmul_nt_wide(g2, col if col is not None else windows.im2col(x, self.window))
-        return gw.reshape(g2.shape[0], x.shape[1], *self.window.kernel)
+            gw = gemm.matmul_nt_wide(g2, col if col is not None else windows.im2col(x, win))
+        gw = gw.reshape(g2.shape[0], x.shape[1], *win.kernel)
+        return gw if live is None else conv.full_weight_grad(gw, live[0], self.window.kernel)
 
     def backward(self, h, out):
         x, g = self.inputs

@@ -196,3 +196,36 @@ def test_which_convolutions_take_the_direct_kernels():
         assert not conv.direct(x1, w.astype(np.float64), Window((5, 5)))  # mixed dtypes
     finally:
         jit.set_enabled(old)
+
+
+@pytest.mark.parametrize("window, hw, expect", [
+    # ResNet-18's last stage at 32²: a 3×3 window padded by 1 on 1×1 is its centre tap
+    (Window((3, 3), padding=(1, 1, 1, 1)), (1, 1), ([4], Window((1, 1)))),
+    # its stem on a 1×1 image: the centre of 7×7, stride 2
+    (Window((7, 7), (2, 2), padding=(3, 3, 3, 3)), (1, 1), ([24], Window((1, 1), (2, 2)))),
+    # one image row: the kernel's middle row, padded left and right as before
+    (Window((3, 3), padding=(1, 1, 1, 1)), (1, 5),
+     ([3, 4, 5], Window((1, 3), padding=(0, 0, 1, 1)))),
+    (Window((3, 3), padding=(1, 1, 1, 1)), (2, 2), None),  # every tap reads a pixel somewhere
+    # 4 taps of 9 (3×3 stride 2 on 2²): more than MAX_LIVE_FRACTION, kept whole
+    (Window((3, 3), (2, 2), padding=(1, 1, 1, 1)), (2, 2), None),
+    # a dilated tap jumps the padding: the taps left would need negative padding
+    (Window((3, 3), dilation=(2, 2), padding=(1, 1, 1, 1)), (3, 3), None),
+])
+def test_live_taps_leave_out_the_taps_that_read_only_padding(window, hw, expect):
+    got = conv.live_taps(window, *hw)
+    assert got == expect
+    if got is not None:  # the same outputs
+        assert got[1].out_shape(*hw) == window.out_shape(*hw)
+
+
+def test_the_live_weight_and_its_full_gradient_round_trip():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    taps, win = conv.live_taps(Window((3, 3), padding=(1, 1, 1, 1)), 1, 5)
+    live = conv.live_weight(w, taps, win)
+    assert live.flags.c_contiguous and live.shape == (4, 3, 1, 3)
+    np.testing.assert_array_equal(live, w[:, :, 1:2, :])
+    full = conv.full_weight_grad(live, taps, (3, 3))
+    np.testing.assert_array_equal(full[:, :, 1:2, :], live)
+    assert not full[:, :, 0].any() and not full[:, :, 2].any()

@@ -354,6 +354,36 @@ def test_second_derivative_of_a_conv_net_matches_torch(torch, rng):
         np.testing.assert_allclose(c.detach().numpy(), t.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, kw", [
+    ((3, 8, 1, 1), (6, 8, 3, 3), dict(padding=1)),  # ResNet-18's last stage at 32²
+    ((2, 3, 1, 5), (4, 3, 3, 3), dict(padding=1)),  # the middle kernel row only
+    ((2, 2, 1, 1), (3, 2, 7, 7), dict(stride=2, padding=3)),  # a 7×7 stem on one pixel
+])
+def test_taps_that_read_only_padding_are_left_out_with_torchs_gradients(torch, rng, x_shape,
+                                                                        w_shape, kw):
+    """Where a kernel's taps meet only padding (`backend.conv.live_taps`), the convolution runs
+    on the others: y, x̄, W̄ (0 at the taps left out), b̄ and the second derivatives through
+    ConvInputGrad and ConvWeightGrad are torch's."""
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+
+    def run(m, t):
+        xs = [t(a, requires_grad=True) for a in (x, w, b)]
+        y = m.nn.functional.conv2d(*xs, **kw)
+        v = t(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)))
+        g = m.autograd.grad((m.tanh(y) * v).sum(), xs, create_graph=True)
+        gg = m.autograd.grad(sum((gi * gi).sum() for gi in g[:2]), xs)
+        return [y, *g, *gg]
+
+    from chainrule.backend import conv
+
+    win = cr.ops.geometry.Window(w_shape[2:], (kw.get("stride", 1),) * 2,
+                                 padding=(kw["padding"],) * 4)
+    assert conv.live_taps(win, *x_shape[2:]) is not None  # the case takes the path
+    for c, t in zip(run(cr, cr.tensor), run(torch, torch.tensor), strict=True):
+        np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-9,
+                                   atol=1e-12)
+
+
 # ----------------------------------------------------------------- errors
 @pytest.mark.parametrize("call, error, pattern", [
     (lambda: cr.conv2d(cr.ones(1, 3, 5, 5), cr.ones(4, 2, 3, 3)), cr.ShapeError,
