@@ -33,6 +33,7 @@ and write contiguous column ranges of the full matrices; `CHAINRULE_CONV_BLOCK_B
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,7 +166,8 @@ def _live_axis(n: int, k: int, s: int, d: int, lo: int, hi: int) -> tuple[int, i
     return (live[0], live[-1]) if live else None
 
 
-def live_taps(window: Window, h: int, w: int) -> tuple[list[int], Window] | None:
+@functools.lru_cache(maxsize=512)  # asked three times a step for every convolution
+def live_taps(window: Window, h: int, w: int) -> tuple[tuple[int, ...], Window] | None:
     """Where some of a window's kernel rows or columns read only padding, for every output of
     an h × w input: the taps that read the input (flat indices i·KW + j, in order), and the
     window they make alone (the same outputs, less padding); None where every tap reads the
@@ -188,10 +190,10 @@ def live_taps(window: Window, h: int, w: int) -> tuple[list[int], Window] | None
     if (i1 - i0 + 1) * (j1 - j0 + 1) > MAX_LIVE_FRACTION * kh * kw:
         return None
     live = window._replace(kernel=(i1 - i0 + 1, j1 - j0 + 1), padding=pads)
-    return [i * kw + j for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)], live
+    return tuple(i * kw + j for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)), live
 
 
-def live_weight(w: np.ndarray, taps: list[int], window: Window) -> np.ndarray:
+def live_weight(w: np.ndarray, taps: tuple[int, ...], window: Window) -> np.ndarray:
     """The weight's `taps` (`live_taps`) as a C-ordered (O, C, KH, KW) array of `window`'s
     kernel, one strided copy per tap (a slice of the 4-D array, copied, goes a run of one or
     two taps at a time, and NumPy's fancy index leaves the taps' axis outermost: both took
@@ -203,7 +205,8 @@ def live_weight(w: np.ndarray, taps: list[int], window: Window) -> np.ndarray:
     return out.reshape(o, c, *window.kernel)
 
 
-def full_weight_grad(gw: np.ndarray, taps: list[int], kernel: tuple[int, int]) -> np.ndarray:
+def full_weight_grad(gw: np.ndarray, taps: tuple[int, ...], kernel: tuple[int, int]
+                     ) -> np.ndarray:
     """W̄ of the whole kernel from the `taps`' W̄ gw (O, C, KH', KW'): 0 at the other taps, which
     read only padding."""
     o, c = gw.shape[:2]

@@ -200,12 +200,12 @@ def test_which_convolutions_take_the_direct_kernels():
 
 @pytest.mark.parametrize("window, hw, expect", [
     # ResNet-18's last stage at 32²: a 3×3 window padded by 1 on 1×1 is its centre tap
-    (Window((3, 3), padding=(1, 1, 1, 1)), (1, 1), ([4], Window((1, 1)))),
+    (Window((3, 3), padding=(1, 1, 1, 1)), (1, 1), ((4,), Window((1, 1)))),
     # its stem on a 1×1 image: the centre of 7×7, stride 2
-    (Window((7, 7), (2, 2), padding=(3, 3, 3, 3)), (1, 1), ([24], Window((1, 1), (2, 2)))),
+    (Window((7, 7), (2, 2), padding=(3, 3, 3, 3)), (1, 1), ((24,), Window((1, 1), (2, 2)))),
     # one image row: the kernel's middle row, padded left and right as before
     (Window((3, 3), padding=(1, 1, 1, 1)), (1, 5),
-     ([3, 4, 5], Window((1, 3), padding=(0, 0, 1, 1)))),
+     ((3, 4, 5), Window((1, 3), padding=(0, 0, 1, 1)))),
     (Window((3, 3), padding=(1, 1, 1, 1)), (2, 2), None),  # every tap reads a pixel somewhere
     # 4 taps of 9 (3×3 stride 2 on 2²): more than MAX_LIVE_FRACTION, kept whole
     (Window((3, 3), (2, 2), padding=(1, 1, 1, 1)), (2, 2), None),
