@@ -10,6 +10,17 @@ import pytest
 from chainrule.backend import jit
 
 
+def _prints_ok(code: str, **env: str) -> None:
+    """Run `code` in a fresh interpreter (with `env` added to the environment): it prints ok."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, **env})
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 def test_disabled_restores_the_previous_setting():
     before = jit.enabled()
     with jit.disabled():
@@ -77,10 +88,6 @@ def test_a_numpy_only_install_trains_lenet5_without_numba():
 def test_warm_up_sets_numba_up_once_on_a_background_thread():
     """A fresh process: warm_up returns at once, its thread loads the tiny kernel (so numba is
     imported), and a second call starts nothing; with the kernels off it does nothing."""
-    import os
-    import subprocess
-    import sys
-
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     code = (
@@ -92,14 +99,10 @@ def test_warm_up_sets_numba_up_once_on_a_background_thread():
         "first.join()\n"
         "assert 'numba' in sys.modules and jit._touch._compiled is not None\n"
         "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(code)
     off = ("import sys\nfrom chainrule.backend import jit\njit.warm_up()\n"
            "assert jit._warming is None and 'numba' not in sys.modules\nprint('ok')\n")
-    out = subprocess.run([sys.executable, "-c", off], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "CHAINRULE_JIT": "0"})
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(off, CHAINRULE_JIT="0")
 
 
 def test_a_first_compile_waits_for_a_running_warm_up(monkeypatch):
@@ -156,9 +159,6 @@ def test_kernels_leave_scipy_linalg_unimported_and_numba_blas_as_it_was():
     """In a fresh process with scipy installed, running kernels imports no scipy.linalg (13 MiB
     on a LeNet-5 run); numba's own BLAS paths still work and import it when they compile; and a
     process that imported scipy.linalg first keeps numba's flag untouched."""
-    import subprocess
-    import sys
-
     if not jit.available():
         pytest.skip("numba not installed: pip install chainrule[jit]")
     if importlib.util.find_spec("scipy") is None:
@@ -181,15 +181,11 @@ def test_kernels_leave_scipy_linalg_unimported_and_numba_blas_as_it_was():
         "def dot(a, b): return a @ b\n"
         "np.testing.assert_allclose(dot(np.eye(3), a[:3]), a[:3])\n"
         "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(code)
     first = ("import sys, scipy.linalg\nimport numpy as np\nfrom chainrule.backend import jit\n"
              "jit._touch(np.zeros(1))\n"
              "assert sys.modules['numba.np.arraymath']._HAVE_BLAS is True\nprint('ok')\n")
-    out = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
-                         timeout=300)
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(first)
 
 
 def test_scipy_linalg_is_held_back_from_the_setting_up_thread_only():
