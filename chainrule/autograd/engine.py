@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from chainrule.autograd.function import Function, StandIn, vertex
+from chainrule.autograd.function import Function, vertex
 from chainrule.backend.buffers import exclusive
 from chainrule.autograd.grad_mode import set_grad_enabled
 from chainrule.errors import ShapeError
@@ -49,9 +49,7 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
         if fn is not None:
             if fn.released:
                 raise RuntimeError(_RELEASED)
-            for p in fn.inputs:
-                if type(p) is StandIn:  # a parent kept without its values: its tensor
-                    p = vertex(p)
+            for p in map(vertex, fn.inputs):  # a StandIn's tensor, where a node kept one
                 if p._requires_grad and id(p) not in visited:
                     push((p, False))
     return order
@@ -79,9 +77,7 @@ def backprop(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph
         if fn is None:
             continue
         fn.check_versions(v)                          # (no value changed in place since)
-        for parent, term in zip(fn.inputs, fn.backward(grad, v), strict=True):
-            if type(parent) is StandIn:               # (the tensor it stands for)
-                parent = vertex(parent)
+        for parent, term in zip(map(vertex, fn.inputs), fn.backward(grad, v), strict=True):
             if term is not None and parent._requires_grad:
                 if on_term is not None:
                     on_term(parent, v, term)

@@ -107,6 +107,12 @@ def _per_channel(x: np.ndarray, *per_channel: np.ndarray, like: np.ndarray | Non
     return y, (*views, y.transpose(order).reshape(views[0].shape))
 
 
+def _normalized(x: np.ndarray, mean: np.ndarray, rstd: np.ndarray) -> np.ndarray:
+    """x̂ = (x − μ) · r as the backward twins recompute it: the forward's two roundings (the
+    kernels write the same two operations inline)."""
+    return mul(sub(x, mean), rstd)
+
+
 def batch_norm_input_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
                           scale: np.ndarray, g_mean: np.ndarray, gx_mean: np.ndarray
                           ) -> np.ndarray:
@@ -122,7 +128,7 @@ def batch_norm_input_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: 
                                           scale.reshape(-1), g_mean.reshape(-1),
                                           gx_mean.reshape(-1), ov)
             return out
-    return scale * (g - g_mean - mul(sub(x, mean), rstd) * gx_mean)
+    return scale * (g - g_mean - _normalized(x, mean, rstd) * gx_mean)
 
 
 def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
@@ -162,7 +168,7 @@ def batch_norm_forward(x: np.ndarray, eps: float, gamma: np.ndarray | None,
     centred = sub(x, mean)
     var = mul(centred, centred).mean(axis=axes, keepdims=True)
     rstd = 1 / np.sqrt(var + eps)
-    xhat = mul(centred, rstd)
+    xhat = mul(centred, rstd)  # `_normalized`, with x − μ at hand
     return (xhat if gamma is None and beta is None else affine(xhat, gamma, beta)), mean, var, rstd
 
 
@@ -183,7 +189,7 @@ def batch_norm_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray, rstd: n
             _grad_sums_kernel(gv, xv, mean.reshape(-1), rstd.reshape(-1), sums)
             shape = (1, c) + (1,) * (g.ndim - 2)
             return sums[0].astype(g.dtype).reshape(shape), sums[1].astype(g.dtype).reshape(shape)
-    xhat = mul(sub(x, mean), rstd)
+    xhat = _normalized(x, mean, rstd)
     return g.sum(axis=axes, keepdims=True), (g * xhat).sum(axis=axes, keepdims=True)
 
 

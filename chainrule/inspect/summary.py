@@ -362,13 +362,10 @@ class _Recorder:
         node = out.grad_fn
         recorded = node is not None and isinstance(node, cls)  # then it holds its inputs
         if node is not None and recorded:  # what forward saved, and array settings (masks)
-            held_data = [t._data for t in node.inputs if isinstance(t, Tensor)]
             for v in node.saved_values.values():
                 if isinstance(v, np.ndarray) and id(v) not in self.saved:
                     self.saved[id(v)] = v
-                    # a view of an input the node holds (a pointwise im2col) is no new memory
-                    if not any(np.may_share_memory(v, a) for a in held_data):
-                        op.saved_bytes += v.nbytes
+                    op.saved_bytes += v.nbytes
         for i, t in enumerate(inputs):
             # the node holds t itself, not a StandIn (a value that no node's derivative reads)
             held = node is not None and recorded and node.inputs[i] is t

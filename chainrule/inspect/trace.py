@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from chainrule.autograd import engine
-from chainrule.autograd.function import Function, vertex
+from chainrule.autograd.function import Function
 from chainrule.inspect import _graph_model as gm
 from chainrule.inspect._trace_rules import rule_of, substitute
 from chainrule.tensor import Tensor
@@ -269,7 +269,8 @@ def trace(loss: Tensor, names: Any = None, *, gradient: Any = None,
         fn = child.grad_fn
         assert fn is not None
         k = next_input.get(id(child), 0)
-        while vertex(fn.inputs[k]) is not parent:  # terms come in the order of the child's inputs
+        vertices = gm.parents(fn)
+        while vertices[k] is not parent:  # terms come in the order of the child's inputs
             k += 1
         next_input[id(child)] = k + 1
         summed = term.shape != parent.shape

@@ -112,8 +112,8 @@ class Convolution(Function):
         else:
             col = windows.im2col(x, win)
             y = gemm.matmul_wide(w2, col)  # (O, OH·OW·N)
-            if windows.pointwise(win) and not np.shares_memory(col, x):
-                col = None  # a copy of x in another layout: W̄ copies it again from x
+            if windows.pointwise(win):
+                col = None  # x's own rows (or their copy): W̄ takes them again from x
         if b is not None:
             y += b[:, None]
         self.save(col=col)
